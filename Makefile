@@ -1,0 +1,100 @@
+# berth: an OCI container runtime in Rust, a drop-in replacement for runc.
+#
+#   make build         static release binaries in target/<triple>/release/
+#   make demo          build, then run a hello-world container with berth (root)
+#   make test          unit tests, then the conformance suite against berth (root)
+#   make conformance   only the end-to-end suite; RUNTIME=/usr/sbin/runc to test runc
+#   make lint          rustfmt --check and clippy -D warnings
+#   make bench         berth vs runc vs crun timings (bench/bench.sh, root)
+#   make install       copy berth to $(PREFIX)/bin (default /usr/local)
+#   make clean
+#
+# Debug or release: the binaries under test (berth, berth-probe, make-bundle) are
+# always the static release build from `make build`, the thing we ship. The test
+# harnesses (unit tests and the conformance crate) are built once, in the debug
+# profile, for the host: both `cargo test` runs share those artifacts, and no test
+# binary goes through the release profile's LTO.
+
+SHELL := /bin/bash
+
+TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+TARGET := $(TARGET)
+CARGO ?= cargo
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+BIN_DIR := $(CARGO_TARGET_DIR)/$(TARGET)/release
+
+# Static release binaries (glibc, +crt-static).
+BERTH := $(BIN_DIR)/berth
+BERTH_INIT := $(BIN_DIR)/berth-init
+BERTH_PROBE := $(BIN_DIR)/berth-probe
+MAKE_BUNDLE := $(BIN_DIR)/make-bundle
+export BERTH BERTH_PROBE
+
+STATIC_RUSTFLAGS := -C target-feature=+crt-static
+RELEASE_BUILD := RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TARGET)
+
+# The runtime the conformance suite drives; any runc-compatible binary works.
+RUNTIME ?= $(BERTH)
+# A bare name (RUNTIME=runc) is looked up in PATH.
+override RUNTIME := $(if $(findstring /,$(RUNTIME)),$(RUNTIME),$(or $(shell command -v $(RUNTIME)),$(RUNTIME)))
+# End-to-end tests spawn containers: keep it to the machine's cores.
+CONFORMANCE_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# Extra arguments for bench/bench.sh, e.g. BENCH_ARGS="--runs 10".
+BENCH_ARGS ?=
+PREFIX ?= /usr/local
+
+.DEFAULT_GOAL := build
+.PHONY: build build-fixtures busybox demo test unit conformance lint bench install clean help
+
+help:
+	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+build:
+	$(RELEASE_BUILD) --workspace
+	@echo "built: $(BERTH) $(BERTH_INIT) $(BERTH_PROBE) $(MAKE_BUNDLE)"
+
+# Only the fixtures (probe + make-bundle), for testing another runtime.
+build-fixtures:
+	$(RELEASE_BUILD) -p bundle-fixtures
+
+# Test rootfs are made from Debian's static busybox.
+busybox:
+	@if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then :; else \
+		echo "make: /bin/busybox (static) is missing; installing Debian's busybox-static with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static; \
+	fi
+
+demo: build busybox
+	@[ "$$(id -u)" = 0 ] || { echo "make demo: berth needs root for now (rootless comes later); run it as root" >&2; exit 1; }
+	@set -e; \
+	tmp=$$(mktemp -d /tmp/berth-demo.XXXXXX); id=demo-$$$$; \
+	trap '"$(BERTH)" --root "$$tmp/root" delete --force "$$id" >/dev/null 2>&1 || true; rm -rf "$$tmp"' EXIT; \
+	"$(MAKE_BUNDLE)" --out "$$tmp/bundle" --hostname berth-demo -- /bin/sh -c \
+		'echo "Hello from berth: I am pid $$$$ on host $$(hostname), uid $$(id -u), and I see $$(ls -d /proc/[0-9]* | wc -l) process(es)."' \
+		>/dev/null; \
+	echo "+ berth --root $$tmp/root run -b $$tmp/bundle $$id"; \
+	"$(BERTH)" --root "$$tmp/root" run -b "$$tmp/bundle" "$$id"
+
+test: build unit conformance
+
+unit: build
+	BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test --workspace --exclude conformance
+
+# The suite needs the static probe; it needs berth only when it tests berth.
+conformance: $(if $(filter $(BERTH),$(RUNTIME)),build,build-fixtures) busybox
+	@[ "$$(id -u)" = 0 ] || { echo "make conformance: the end-to-end suite runs containers and needs root" >&2; exit 1; }
+	@echo "conformance: RUNTIME=$(RUNTIME)"
+	RUNTIME="$(RUNTIME)" BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test -p conformance -- --test-threads=$(CONFORMANCE_THREADS)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: build
+	BERTH="$(BERTH)" MAKE_BUNDLE="$(MAKE_BUNDLE)" bash bench/bench.sh $(BENCH_ARGS)
+
+install: build
+	install -D -m 0755 "$(BERTH)" "$(DESTDIR)$(PREFIX)/bin/berth"
+
+clean:
+	$(CARGO) clean
