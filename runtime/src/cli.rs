@@ -1,0 +1,158 @@
+//! The command line, runc's contract: same commands, flags and defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::logging::LogFormat;
+
+/// An OCI container runtime: a drop-in replacement for runc.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, long_version = crate::LONG_VERSION, disable_version_flag = true)]
+pub struct Cli {
+    /// Root directory for container state.
+    #[arg(long, global = true, default_value = "/run/berth")]
+    pub root: PathBuf,
+    /// Append log lines to this file (stderr when absent).
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of log lines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log debug lines too.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Manage cgroups through systemd (cgroupsPath as "slice:prefix:name").
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto.
+    #[arg(long, default_value = "auto", value_parser = ["true", "false", "auto"])]
+    pub rootless: String,
+    /// Print version information.
+    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
+    version: (),
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// berth's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container; its process waits for `start`.
+    Create(CreateArgs),
+    /// Run the user process of a created container.
+    Start(IdArg),
+    /// Print the state of a container as JSON.
+    State(IdArg),
+    /// Send a signal to the container's process (default SIGTERM).
+    Kill(KillArgs),
+    /// Delete a stopped container and everything created for it.
+    Delete(DeleteArgs),
+    /// Create and start a container, waiting for it unless detached.
+    Run(RunArgs),
+    /// List containers.
+    List(ListArgs),
+    /// Write a default config.json.
+    Spec(SpecArgs),
+}
+
+/// A container id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Container id.
+    pub id: String,
+}
+
+/// Flags of `create` (and `run`).
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Container id.
+    pub id: String,
+    /// Path to the bundle directory.
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pseudo-terminal master.
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the container process's pid to.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE and chroot instead of pivot_root.
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass N extra fds (3 .. 3+N-1) into the container.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Everything `create` takes.
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Return once the container has started.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// Flags of `kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Container id.
+    pub id: String,
+    /// Signal name (with or without SIG) or number.
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+    /// Signal every process of the container.
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+/// Flags of `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Container id.
+    pub id: String,
+    /// Kill the container first if it is still running.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Output format of `list`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array of states.
+    Json,
+}
+
+/// Flags of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Print only the ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Flags of `spec`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Directory to write config.json into.
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write a configuration for running as an unprivileged user.
+    #[arg(long)]
+    pub rootless: bool,
+}

@@ -1,0 +1,110 @@
+//! The container process: from the moment it is cloned until it becomes the user's program.
+//! It finishes every piece of setup, reports `Ready`, blocks on the exec fifo until `start`,
+//! and then calls `execve`.
+
+use std::convert::Infallible;
+use std::io::Read;
+
+use nix::errno::Errno;
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{setresgid, setresuid, setsid, Gid, Uid};
+
+use super::channel::{Channel, Message};
+use super::kernel_params::Procfs;
+use super::process;
+use super::rootfs::{self, HostCgroups, RootfsContext};
+use super::ContainerSetup;
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+/// Runs the container process's setup; returns only on failure.
+pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> {
+    channel.expect(Message::Proceed)?;
+    let spec = &setup.bundle.spec;
+    let plan = &setup.namespaces;
+    let in_user_ns = plan.has(CloneFlags::CLONE_NEWUSER);
+    if plan.create.contains(CloneFlags::CLONE_NEWUSER) {
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .context("become root in the user namespace")?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .context("become root in the user namespace")?;
+    }
+    let has_cgroup_mount = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")));
+    let host_cgroups = if has_cgroup_mount {
+        HostCgroups::read()?
+    } else {
+        HostCgroups::default()
+    };
+    if plan.create_cgroup {
+        unshare(CloneFlags::CLONE_NEWCGROUP).context("create cgroup namespace")?;
+    }
+    setsid().context("setsid")?;
+    if !setup.no_new_keyring {
+        sys::join_session_keyring(setup.id).context("join a new session keyring")?;
+    }
+
+    let rootfs_ctx = RootfsContext {
+        spec,
+        bundle: &setup.bundle.dir,
+        rootfs: &setup.bundle.rootfs,
+        no_pivot: setup.no_pivot,
+        in_user_ns,
+        own_cgroup_ns: plan.has(CloneFlags::CLONE_NEWCGROUP),
+        host_cgroups: &host_cgroups,
+    };
+    let own_mount_ns = !plan.joins(CloneFlags::CLONE_NEWNS);
+    if own_mount_ns {
+        rootfs::prepare(&rootfs_ctx)?;
+    }
+    let process = spec.process().as_ref().expect("validated: process is set");
+    let linux = spec.linux().as_ref();
+    let sysctls = linux.and_then(|l| l.sysctl().as_ref());
+    if sysctls.is_some_and(|s| !s.is_empty()) || process.oom_score_adj().is_some() {
+        let procfs = Procfs::open()?;
+        if let Some(sysctls) = sysctls {
+            procfs.write_sysctls(sysctls)?;
+        }
+        if let Some(score) = process.oom_score_adj() {
+            procfs.write_oom_score_adj(score)?;
+        }
+    }
+    if let Some(hostname) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(hostname).context("hostname: sethostname")?;
+    }
+    if let Some(domainname) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sys::setdomainname(domainname).context("domainname: setdomainname")?;
+    }
+    if own_mount_ns {
+        rootfs::enter(&rootfs_ctx)?;
+    }
+
+    process::apply_rlimits(process)?;
+    let exec_plan = process::prepare_exec(process, &setup.extra_env)?;
+    sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
+    process::set_identity(process)?;
+    channel.send(&Message::Ready)?;
+    wait_for_start(setup)?;
+    process::exec(&exec_plan)
+}
+
+/// Blocks until `start` writes to the exec fifo.
+fn wait_for_start(setup: &ContainerSetup<'_>) -> Result<()> {
+    let mut fifo = std::fs::File::from(setup.exec_fifo.try_clone().context("exec fifo")?);
+    let mut byte = [0u8; 1];
+    loop {
+        match fifo.read(&mut byte) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(Errno::EINTR as i32) => continue,
+            Err(e) => {
+                return Err(Error::Io {
+                    context: "wait for start".to_string(),
+                    source: e,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `maskedPaths` and `readonlyPaths`: hiding and freezing parts of the container's view.
+
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{fstat, SFlag};
+
+use super::mounts::{current_flags, remount_bind};
+use super::paths::{fd_path, RootDir};
+use crate::error::{Context, Result};
+
+/// Masks each path: an empty read-only tmpfs over directories, the host's /dev/null over files.
+/// Paths that do not exist are skipped.
+pub fn mask(root: &RootDir, paths: &[String]) -> Result<()> {
+    for path in paths {
+        let context = || format!("maskedPaths: {path}");
+        let target = match root.resolve(Path::new(path)) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(context),
+        };
+        let is_dir = SFlag::from_bits_truncate(fstat(&target).with_context(context)?.st_mode)
+            .contains(SFlag::S_IFDIR);
+        if is_dir {
+            mount(
+                Some("tmpfs"),
+                &fd_path(&target),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+        } else {
+            // The host's /dev/null, not the container's: the rootfs cannot redirect it.
+            mount(
+                Some("/dev/null"),
+                &fd_path(&target),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+        }
+        .with_context(context)?;
+    }
+    Ok(())
+}
+
+/// Makes each path a read-only bind mount of itself, keeping its other flags.
+pub fn make_readonly(root: &RootDir, paths: &[String]) -> Result<()> {
+    for path in paths {
+        let context = || format!("readonlyPaths: {path}");
+        let target = match root.resolve(Path::new(path)) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(context),
+        };
+        let fd_link = fd_path(&target);
+        mount(
+            Some(&fd_link),
+            &fd_link,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .with_context(context)?;
+        let mounted = root.resolve(&PathBuf::from(path)).with_context(context)?;
+        let flags = current_flags(&mounted)? | MsFlags::MS_RDONLY;
+        remount_bind(&mounted, flags)?;
+    }
+    Ok(())
+}

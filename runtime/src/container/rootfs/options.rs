@@ -1,0 +1,124 @@
+//! Mount options as config.json spells them, turned into mount(2) flags, propagation changes and
+//! filesystem data.
+
+use nix::mount::MsFlags;
+
+/// The parsed form of one mount's `options`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Flags for the mount call, later options overriding earlier ones.
+    pub flags: MsFlags,
+    /// Propagation changes, applied in order after mounting.
+    pub propagation: Vec<MsFlags>,
+    /// Everything else, comma-joined, passed to the filesystem.
+    pub data: String,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            flags: MsFlags::empty(),
+            propagation: Vec::new(),
+            data: String::new(),
+        }
+    }
+}
+
+/// What an option does to the flags: set these, clear those.
+fn flag_option(name: &str) -> Option<(MsFlags, MsFlags)> {
+    let none = MsFlags::empty();
+    let set = |f| Some((f, none));
+    let clear = |f| Some((none, f));
+    match name {
+        "ro" => set(MsFlags::MS_RDONLY),
+        "rw" => clear(MsFlags::MS_RDONLY),
+        "nosuid" => set(MsFlags::MS_NOSUID),
+        "suid" => clear(MsFlags::MS_NOSUID),
+        "nodev" => set(MsFlags::MS_NODEV),
+        "dev" => clear(MsFlags::MS_NODEV),
+        "noexec" => set(MsFlags::MS_NOEXEC),
+        "exec" => clear(MsFlags::MS_NOEXEC),
+        "sync" => set(MsFlags::MS_SYNCHRONOUS),
+        "async" => clear(MsFlags::MS_SYNCHRONOUS),
+        "dirsync" => set(MsFlags::MS_DIRSYNC),
+        "remount" => set(MsFlags::MS_REMOUNT),
+        "mand" => set(MsFlags::MS_MANDLOCK),
+        "nomand" => clear(MsFlags::MS_MANDLOCK),
+        "noatime" => set(MsFlags::MS_NOATIME),
+        "atime" => clear(MsFlags::MS_NOATIME),
+        "nodiratime" => set(MsFlags::MS_NODIRATIME),
+        "diratime" => clear(MsFlags::MS_NODIRATIME),
+        "relatime" => set(MsFlags::MS_RELATIME),
+        "norelatime" => clear(MsFlags::MS_RELATIME),
+        "strictatime" => set(MsFlags::MS_STRICTATIME),
+        "nostrictatime" => clear(MsFlags::MS_STRICTATIME),
+        "lazytime" => set(MsFlags::MS_LAZYTIME),
+        "nolazytime" => clear(MsFlags::MS_LAZYTIME),
+        "iversion" => set(MsFlags::MS_I_VERSION),
+        "noiversion" => clear(MsFlags::MS_I_VERSION),
+        "silent" => set(MsFlags::MS_SILENT),
+        "loud" => clear(MsFlags::MS_SILENT),
+        "bind" => set(MsFlags::MS_BIND),
+        "rbind" => set(MsFlags::MS_BIND | MsFlags::MS_REC),
+        _ => None,
+    }
+}
+
+/// The propagation flags of a name such as `rslave` (also `rootfsPropagation`'s values).
+pub fn parse_propagation(name: &str) -> Option<MsFlags> {
+    let rec = MsFlags::MS_REC;
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | rec,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | rec,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | rec,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
+        _ => return None,
+    })
+}
+
+/// Parses a mount's option list.
+pub fn parse(options: &[String]) -> MountOptions {
+    let mut parsed = MountOptions::default();
+    let mut data = Vec::new();
+    for option in options {
+        if let Some((set, clear)) = flag_option(option) {
+            parsed.flags = (parsed.flags | set) & !clear;
+        } else if let Some(propagation) = parse_propagation(option) {
+            parsed.propagation.push(propagation);
+        } else {
+            data.push(option.as_str());
+        }
+    }
+    parsed.data = data.join(",");
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(options: &[&str]) -> MountOptions {
+        parse(&options.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn later_options_override_earlier_ones() {
+        let parsed = parse_strs(&["ro", "nosuid", "rw"]);
+        assert_eq!(parsed.flags, MsFlags::MS_NOSUID);
+    }
+
+    #[test]
+    fn data_and_propagation_are_separated() {
+        let parsed = parse_strs(&["rbind", "rslave", "mode=755", "size=65536k"]);
+        assert_eq!(parsed.flags, MsFlags::MS_BIND | MsFlags::MS_REC);
+        assert_eq!(
+            parsed.propagation,
+            vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]
+        );
+        assert_eq!(parsed.data, "mode=755,size=65536k");
+    }
+}

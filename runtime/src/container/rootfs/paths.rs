@@ -1,0 +1,116 @@
+//! Path handling inside the container's root filesystem. Every lookup goes through `openat2`
+//! with `RESOLVE_IN_ROOT`, so symlinks and `..` can never lead out of the rootfs; the results are
+//! `O_PATH` fds that mounts are then made onto (via `/proc/self/fd/N`), so a path swapped after
+//! the check cannot redirect them.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{mkdirat, Mode};
+
+use crate::error::{Context, Result};
+
+/// The path through which a mount call reaches exactly the file behind `fd`.
+pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// A handle on the root of the container's filesystem.
+#[derive(Debug)]
+pub struct RootDir {
+    fd: OwnedFd,
+}
+
+/// What to create at a missing mount destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    /// A directory.
+    Dir,
+    /// An empty regular file (for binding a file).
+    File,
+}
+
+impl RootDir {
+    /// Opens the root directory at the host path `path`.
+    pub fn open(path: &Path) -> Result<RootDir> {
+        let fd = nix::fcntl::open(
+            path,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("open root filesystem {}", path.display()))?;
+        Ok(RootDir { fd })
+    }
+
+    fn openat2(&self, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        openat2(self.fd.as_fd(), path, how)
+    }
+
+    /// Resolves `path` (following symlinks, inside the root) to an `O_PATH` fd.
+    pub fn resolve(&self, path: &Path) -> nix::Result<OwnedFd> {
+        self.openat2(path, OFlag::O_PATH)
+    }
+
+    /// Makes sure `path` exists as a `node`, creating missing parents (mode 0755), and returns
+    /// an `O_PATH` fd on it.
+    pub fn create(&self, path: &Path, node: Node) -> Result<OwnedFd> {
+        if let Ok(fd) = self.resolve(path) {
+            return Ok(fd);
+        }
+        let parent = self.create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
+        if let Some(name) = path.file_name() {
+            let made = match node {
+                Node::Dir => mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755)),
+                Node::File => openat(
+                    parent.as_fd(),
+                    name,
+                    OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o644),
+                )
+                .map(drop),
+            };
+            match made {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
+            }
+        }
+        self.resolve(path)
+            .with_context(|| format!("open {}", path.display()))
+    }
+
+    /// Creates the directory `path` and its parents inside the root.
+    pub fn create_dir_all(&self, path: &Path) -> Result<OwnedFd> {
+        let mut prefix = PathBuf::from("/");
+        let mut dir = self.resolve(&prefix).context("open root filesystem")?;
+        for component in path.components() {
+            let Component::Normal(name) = component else {
+                if component == Component::ParentDir {
+                    prefix.push("..");
+                    dir = self.resolve(&prefix).context("resolve ..")?;
+                }
+                continue;
+            };
+            prefix.push(name);
+            dir = match self.resolve(&prefix) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => {
+                    match mkdirat(dir.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => {
+                            return Err(e).with_context(|| format!("create {}", prefix.display()))
+                        }
+                    }
+                    self.resolve(&prefix)
+                        .with_context(|| format!("open {}", prefix.display()))?
+                }
+                Err(e) => return Err(e).with_context(|| format!("open {}", prefix.display())),
+            };
+        }
+        Ok(dir)
+    }
+}

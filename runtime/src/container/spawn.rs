@@ -1,0 +1,169 @@
+//! The parent side of container creation: clone the container process (through a short-lived
+//! intermediate when namespaces must be joined first), write its id maps, and wait until it
+//! reports that it is ready or why it failed.
+
+use std::convert::Infallible;
+
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxIdMapping, Spec};
+
+use super::channel::{Channel, Message};
+use super::namespaces::clone_flag;
+use super::{init, ContainerSetup};
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+/// Clones the container process and waits until it is set up and blocked on the exec fifo.
+/// Returns its host pid. On failure nothing of it is left running.
+pub fn spawn(setup: &ContainerSetup<'_>) -> Result<Pid> {
+    let (parent_end, child_end) = Channel::pair()?;
+    let plan = &setup.namespaces;
+    let direct = !plan.needs_intermediate();
+    let flags = if direct { plan.create.bits() as u64 } else { 0 };
+    let child = match sys::clone3_fork(flags).context("clone container process")? {
+        None => {
+            drop(parent_end);
+            child_main(&child_end, setup, direct)
+        }
+        Some(pid) => pid,
+    };
+    drop(child_end);
+    let mut container_pid = None;
+    let result = handshake(&parent_end, setup, child, direct, &mut container_pid);
+    if result.is_err() {
+        for pid in container_pid.into_iter().chain([child]) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+    result
+}
+
+fn handshake(
+    channel: &Channel,
+    setup: &ContainerSetup<'_>,
+    child: Pid,
+    direct: bool,
+    container_pid: &mut Option<Pid>,
+) -> Result<Pid> {
+    let spec = &setup.bundle.spec;
+    let pid = if direct {
+        if setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER) {
+            write_id_maps(child, spec)?;
+        }
+        child
+    } else {
+        let pid = loop {
+            match channel.recv()? {
+                Message::UserNamespaceCreated => {
+                    write_id_maps(child, spec)?;
+                    channel.send(&Message::Proceed)?;
+                }
+                Message::ContainerPid(pid) => break Pid::from_raw(pid),
+                Message::Failed(reason) => return Err(Error::Setup(reason)),
+                other => return Err(Error::Setup(format!("unexpected setup message {other:?}"))),
+            }
+        };
+        *container_pid = Some(pid);
+        waitpid(child, None).context("wait for intermediate process")?;
+        pid
+    };
+    channel.send(&Message::Proceed)?;
+    channel.expect(Message::Ready)?;
+    Ok(pid)
+}
+
+/// Entry point of the cloned child; never returns.
+fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! {
+    // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe.
+    let dumpable = nix::sys::prctl::set_dumpable(false).context("set non-dumpable");
+    let result = dumpable.and_then(|()| {
+        if direct {
+            init::run(channel, setup)
+        } else {
+            intermediate(channel, setup)
+        }
+    });
+    let Err(e) = result;
+    let _ = channel.send(&Message::Failed(e.to_string()));
+    sys::exit_child(1)
+}
+
+/// Joins namespaces by path, creates the new ones, then forks the container process into them.
+fn intermediate(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> {
+    let plan = &setup.namespaces;
+    plan.join_all()?;
+    if plan.create.contains(CloneFlags::CLONE_NEWUSER) {
+        unshare(CloneFlags::CLONE_NEWUSER).context("create user namespace")?;
+        channel.send(&Message::UserNamespaceCreated)?;
+        channel.expect(Message::Proceed)?;
+    }
+    unshare(plan.create - CloneFlags::CLONE_NEWUSER).context("create namespaces")?;
+    let time_ns = clone_flag(oci_spec::runtime::LinuxNamespaceType::Time);
+    if plan.create.contains(time_ns) {
+        write_time_offsets(&setup.bundle.spec)?;
+    }
+    match sys::clone3_fork(0).context("fork container process")? {
+        None => init::run(channel, setup),
+        Some(pid) => {
+            channel.send(&Message::ContainerPid(pid.as_raw()))?;
+            sys::exit_child(0)
+        }
+    }
+}
+
+/// Writes `linux.timeOffsets` for the time namespace just created (before its first process).
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let offsets = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref());
+    let text: String = offsets
+        .into_iter()
+        .flatten()
+        .map(|(clock, offset)| {
+            format!(
+                "{clock} {} {}\n",
+                offset.secs().unwrap_or(0),
+                offset.nanosecs().unwrap_or(0)
+            )
+        })
+        .collect();
+    if text.is_empty() {
+        return Ok(());
+    }
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(|e| Error::config("linux.timeOffsets", e.to_string()))
+}
+
+/// Writes `/proc/<pid>/{setgroups,uid_map,gid_map}` for the container's user namespace.
+fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let render = |maps: Option<&Vec<LinuxIdMapping>>| -> String {
+        maps.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let write = |file: &str, field: &str, text: String| {
+        std::fs::write(format!("/proc/{pid}/{file}"), text)
+            .map_err(|e| Error::config(field, format!("write /proc/{pid}/{file}: {e}")))
+    };
+    if !nix::unistd::geteuid().is_root() {
+        // An unprivileged writer may only map its own gid, and only with setgroups denied.
+        write("setgroups", "linux.gidMappings", "deny".to_string())?;
+    }
+    write(
+        "uid_map",
+        "linux.uidMappings",
+        render(linux.and_then(|l| l.uid_mappings().as_ref())),
+    )?;
+    write(
+        "gid_map",
+        "linux.gidMappings",
+        render(linux.and_then(|l| l.gid_mappings().as_ref())),
+    )
+}

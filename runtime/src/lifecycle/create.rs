@@ -1,0 +1,121 @@
+//! `create`: set up the container and leave its process waiting for `start`.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::time::SystemTime;
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::unistd::{mkfifo, Pid};
+
+use crate::cli::CreateArgs;
+use crate::container::namespaces::NamespacePlan;
+use crate::container::{self, ContainerSetup};
+use crate::error::{Context, Error, Result};
+use crate::spec::Bundle;
+use crate::state::{process_start_time, ContainerDir, ContainerState, Status, Store};
+
+/// Creates the container; returns its locked directory and recorded state.
+pub fn create(store: &Store, args: &CreateArgs) -> Result<(ContainerDir, ContainerState)> {
+    let bundle = Bundle::load(&args.bundle)?;
+    let process = bundle.spec.process().as_ref().expect("validated");
+    if process.terminal().unwrap_or(false) {
+        return Err(Error::config(
+            "process.terminal",
+            "terminals are not supported yet; set it to false",
+        ));
+    }
+    let dir = store.create(&args.id)?;
+    match set_up(&dir, &bundle, args) {
+        Ok(state) => Ok((dir, state)),
+        Err(e) => {
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+fn set_up(dir: &ContainerDir, bundle: &Bundle, args: &CreateArgs) -> Result<ContainerState> {
+    let fifo = dir.fifo_path();
+    mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
+    let exec_fifo: OwnedFd = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .context("open exec fifo")?
+        .into();
+    let activation = socket_activation();
+    let setup = ContainerSetup {
+        id: dir.id(),
+        bundle,
+        namespaces: NamespacePlan::from_spec(&bundle.spec),
+        exec_fifo,
+        no_pivot: args.no_pivot,
+        no_new_keyring: args.no_new_keyring,
+        preserved_fds: args.preserve_fds + activation.as_ref().map_or(0, |(n, _)| *n),
+        extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
+    };
+    let pid = container::spawn(&setup)?;
+    drop(setup);
+    record(dir, bundle, args, pid).inspect_err(|_| {
+        let _ = kill(pid, Signal::SIGKILL);
+    })
+}
+
+fn record(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    args: &CreateArgs,
+    pid: Pid,
+) -> Result<ContainerState> {
+    let pid_start_time = process_start_time(pid)
+        .ok_or_else(|| Error::Setup("container process exited during create".to_string()))?;
+    let own_pid_namespace = NamespacePlan::from_spec(&bundle.spec)
+        .create
+        .contains(nix::sched::CloneFlags::CLONE_NEWPID);
+    let state = ContainerState {
+        id: dir.id().to_string(),
+        status: Status::Created,
+        pid: pid.as_raw(),
+        pid_start_time,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: humantime::format_rfc3339_nanos(SystemTime::now()).to_string(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        own_pid_namespace,
+    };
+    dir.save(&state)?;
+    if let Some(pid_file) = &args.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    Ok(state)
+}
+
+/// systemd socket activation: with `LISTEN_FDS=N` meant for us, fds 3..3+N go to the container,
+/// announced there as `LISTEN_FDS=N` and `LISTEN_PID=1`.
+fn socket_activation() -> Option<(u32, Vec<String>)> {
+    let count: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_none_or(|p| p == std::process::id());
+    (count > 0 && for_us).then(|| {
+        (
+            count,
+            vec![format!("LISTEN_FDS={count}"), "LISTEN_PID=1".to_string()],
+        )
+    })
+}
+
+/// Writes the pid file atomically: a temporary file beside it, then rename.
+pub fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let context = || format!("--pid-file {}", path.display());
+    let mut file = fs::File::create(&tmp).with_context(context)?;
+    file.write_all(pid.to_string().as_bytes())
+        .with_context(context)?;
+    fs::rename(&tmp, path).with_context(context)
+}

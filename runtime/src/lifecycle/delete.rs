@@ -1,0 +1,49 @@
+//! `delete`: remove a stopped container (with `--force`, stop it first).
+
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+
+use super::kill::signal_all;
+use crate::error::{Error, Result};
+use crate::state::{live_status, LiveProcess, Status, Store};
+
+/// How long `delete --force` waits for a killed container to exit.
+const KILL_TIMEOUT_MS: u16 = 10_000;
+
+/// Deletes container `id`.
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
+    let dir = match store.open_container(id) {
+        Ok(dir) => dir,
+        Err(Error::NotExist(_)) if force => return store.remove_leftover(id),
+        Err(e) => return Err(e),
+    };
+    let state = dir.load()?;
+    match live_status(&state, &dir.fifo_path()) {
+        (Status::Stopped, _) | (_, None) => {}
+        (_, Some(process)) if force => {
+            signal_all(&state, &process, Signal::SIGKILL)?;
+            wait_for_exit(&process)?;
+        }
+        (status, _) => {
+            return Err(Error::InvalidState(format!(
+                "cannot delete container {id} that is not stopped: {status}"
+            )))
+        }
+    }
+    dir.remove()
+}
+
+/// Waits until the process has exited (its pidfd turns readable).
+fn wait_for_exit(process: &LiveProcess) -> Result<()> {
+    let pidfd = process.pidfd();
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(KILL_TIMEOUT_MS)) {
+        Ok(n) if n > 0 => Ok(()),
+        _ => Err(Error::InvalidState(format!(
+            "container process {} did not exit after SIGKILL",
+            process.pid
+        ))),
+    }
+}

@@ -1,0 +1,100 @@
+//! `kill`: send a signal to a container's process, or to all of them.
+
+use std::str::FromStr;
+
+use nix::sys::signal::{kill as kill_pid, Signal};
+use nix::unistd::Pid;
+
+use crate::cli::KillArgs;
+use crate::error::{Error, Result};
+use crate::state::{live_status, ContainerState, LiveProcess, Status, Store};
+use crate::sys;
+
+/// Sends the signal `args` names to container `args.id`.
+pub fn kill(store: &Store, args: &KillArgs) -> Result<()> {
+    let signal = parse_signal(&args.signal)?;
+    let dir = store.open_container(&args.id)?;
+    let state = dir.load()?;
+    let process = match live_status(&state, &dir.fifo_path()) {
+        (Status::Stopped, _) | (_, None) => return Err(Error::NotRunning),
+        (_, Some(process)) => process,
+    };
+    if args.all {
+        signal_all(&state, &process, signal)
+    } else {
+        signal_process(&process, signal)
+    }
+}
+
+/// Parses `KILL`, `SIGKILL`, `kill` or `9`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let parsed = match text.parse::<i32>() {
+        Ok(number) => Signal::try_from(number).ok(),
+        Err(_) => {
+            let upper = text.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            Signal::from_str(&name).ok()
+        }
+    };
+    parsed.ok_or_else(|| Error::config("signal", format!("unknown signal \"{text}\"")))
+}
+
+/// Signals the container process through its pidfd.
+pub fn signal_process(process: &LiveProcess, signal: Signal) -> Result<()> {
+    sys::pidfd_send_signal(process.pidfd(), signal).map_err(|e| match e.raw_os_error() {
+        Some(libc::ESRCH) => Error::NotRunning,
+        _ => Error::Io {
+            context: format!("send {signal} to the container"),
+            source: e,
+        },
+    })
+}
+
+/// Signals every process of the container: all members of its pid namespace when it has one
+/// of its own, else just its process.
+pub fn signal_all(state: &ContainerState, process: &LiveProcess, signal: Signal) -> Result<()> {
+    if state.own_pid_namespace {
+        for pid in pid_namespace_members(process.pid) {
+            if pid != process.pid {
+                let _ = kill_pid(pid, signal);
+            }
+        }
+    }
+    signal_process(process, signal)
+}
+
+/// Host pids of the processes in the pid namespace of `pid`.
+fn pid_namespace_members(pid: Pid) -> Vec<Pid> {
+    let ns_of = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    let Some(target) = ns_of(&pid.to_string()) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|name| {
+            let number: i32 = name.parse().ok()?;
+            (ns_of(&name)? == target).then_some(Pid::from_raw(number))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_spellings() {
+        for text in ["KILL", "SIGKILL", "kill", "9"] {
+            assert_eq!(parse_signal(text).unwrap(), Signal::SIGKILL, "{text}");
+        }
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("999").is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! `start`: let a created container's process run the user's program.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::error::{Context, Error, Result};
+use crate::state::{live_status, ContainerDir, ContainerState, Status, Store};
+
+/// Starts container `id`.
+pub fn start(store: &Store, id: &str) -> Result<ContainerState> {
+    start_locked(&store.open_container(id)?)
+}
+
+/// Starts the container whose directory the caller holds locked.
+pub fn start_locked(dir: &ContainerDir) -> Result<ContainerState> {
+    let mut state = dir.load()?;
+    let fifo_path = dir.fifo_path();
+    match live_status(&state, &fifo_path).0 {
+        Status::Created => {}
+        Status::Stopped => {
+            return Err(Error::InvalidState(
+                "cannot start a container that has stopped".to_string(),
+            ))
+        }
+        _ => {
+            return Err(Error::InvalidState(
+                "cannot start an already running container".to_string(),
+            ))
+        }
+    }
+    // Non-blocking: with no reader left (the process died), this fails instead of hanging.
+    let mut fifo = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo_path)
+    {
+        Ok(fifo) => fifo,
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Err(Error::NotRunning),
+        Err(e) => return Err(e).context("open exec fifo"),
+    };
+    fifo.write_all(&[0])
+        .context("signal the container to start")?;
+    fs::remove_file(&fifo_path).context("remove exec fifo")?;
+    state.status = Status::Running;
+    dir.save(&state)?;
+    Ok(state)
+}

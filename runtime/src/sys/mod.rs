@@ -1,0 +1,143 @@
+//! Thin wrappers over the few system calls that nix does not offer. Every `unsafe` block of
+//! berth lives here, each with the reason it is sound.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+/// Forks like `fork(2)` but through `clone3(2)`, so the child can start in new namespaces
+/// (`flags` are `CLONE_NEW*` bits). Returns `None` in the child and the child's pid in the parent.
+///
+/// The caller must be single-threaded: berth never starts threads, so the child gets a
+/// consistent copy of the whole address space.
+pub fn clone3_fork(flags: u64) -> io::Result<Option<Pid>> {
+    // clone3 without a stack behaves like fork: the child resumes here on a copy of our stack.
+    let mut args: libc::clone_args = unsafe_zeroed_clone_args();
+    args.flags = flags;
+    args.exit_signal = libc::SIGCHLD as u64;
+    // SAFETY: `args` is a valid, fully initialised clone_args of the size we pass; with no stack
+    // given the kernel duplicates the (single-threaded) caller like fork(2) does.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    match ret {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as i32))),
+    }
+}
+
+fn unsafe_zeroed_clone_args() -> libc::clone_args {
+    // SAFETY: clone_args is a plain C struct of integers, for which all-zero is the documented
+    // "no options" value.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Opens a pidfd for `pid` (Linux 5.3+), a handle that cannot be confused with a reused pid.
+pub fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a fresh fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Sends `signal` to the process behind `pidfd`.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: Signal) -> io::Result<()> {
+    // SAFETY: a valid pidfd, a signal number, no siginfo (NULL) and no flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets the NIS domain name of the current UTS namespace.
+pub fn setdomainname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes, which outlive the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Marks every fd numbered `first` or above close-on-exec (Linux 5.11+).
+pub fn cloexec_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range only changes fd flags in our own table; no memory is touched.
+    let ret =
+        unsafe { libc::close_range(first as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Puts every catchable signal back to its default disposition (ignored ones included, which
+/// would otherwise survive `execve`; Rust itself ignores SIGPIPE).
+pub fn reset_signal_dispositions() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+        // SAFETY: SIG_DFL installs no handler, so no code can run in signal context.
+        let _ = unsafe { sigaction(signal, &default) };
+    }
+}
+
+const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+const KEYCTL_SETPERM: libc::c_long = 5;
+/// Possessor: all; user: view, read, link; group: search (runc's session keyring rights).
+const SESSION_KEYRING_PERMISSIONS: libc::c_long = 0x3f1b_0000;
+
+/// Joins a new session keyring called `name`, so the container does not share the caller's.
+/// Kernels without keyrings (`ENOSYS`) are tolerated.
+pub fn join_session_keyring(name: &str) -> io::Result<()> {
+    let name =
+        std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: keyctl with a valid NUL-terminated name; returns a key serial or -1.
+    let key =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if key < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENOSYS) => Ok(()),
+            _ => Err(err),
+        };
+    }
+    // SAFETY: keyctl on the key serial just returned, with integer arguments only.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SETPERM,
+            key,
+            SESSION_KEYRING_PERMISSIONS,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Ends a forked child at once, without running exit handlers or flushing stdio buffers that
+/// belong to the parent's copy of the process.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit takes an int and never returns; it touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
