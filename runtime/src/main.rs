@@ -13,7 +13,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(err) => {
-            let message = format!("{err:#}");
+            // berth's own errors already carry their cause in one line.
+            let message = match err.downcast_ref::<berth::error::Error>() {
+                Some(e) => e.to_string(),
+                None => format!("{err:#}"),
+            };
             logging::log(logging::Level::Error, &message);
             if logging::has_log_file() {
                 eprintln!("berth: {message}");

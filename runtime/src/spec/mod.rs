@@ -27,7 +27,7 @@ pub struct Bundle {
 impl Bundle {
     /// Loads `<dir>/config.json` and validates it for creating a container.
     pub fn load(dir: &Path) -> Result<Bundle> {
-        let dir = fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
+        let dir = fs::canonicalize(dir).with_context(|| format!("--bundle {}", dir.display()))?;
         let config_path = dir.join("config.json");
         let bytes =
             fs::read(&config_path).with_context(|| format!("read {}", config_path.display()))?;
@@ -42,6 +42,9 @@ pub fn parse_config(bytes: &[u8]) -> Result<Spec> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            return Error::config("config.json", format!("invalid JSON: {}", e.into_inner()));
+        }
         let field = if path == "." {
             "config.json".to_string()
         } else {

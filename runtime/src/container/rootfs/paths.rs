@@ -3,11 +3,12 @@
 //! `O_PATH` fds that mounts are then made onto (via `/proc/self/fd/N`), so a path swapped after
 //! the check cannot redirect them.
 
+use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{openat, openat2, readlinkat, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{mkdirat, Mode};
 
 use crate::error::{Context, Result};
@@ -83,34 +84,74 @@ impl RootDir {
             .with_context(|| format!("open {}", path.display()))
     }
 
-    /// Creates the directory `path` and its parents inside the root.
+    /// Creates the directory `path` and its parents inside the root. A symlink on the way is
+    /// followed, and what it points to is created inside the root too.
     pub fn create_dir_all(&self, path: &Path) -> Result<OwnedFd> {
+        let mut pending: Vec<OsString> = normal_components(path);
+        pending.reverse();
         let mut prefix = PathBuf::from("/");
         let mut dir = self.resolve(&prefix).context("open root filesystem")?;
-        for component in path.components() {
-            let Component::Normal(name) = component else {
-                if component == Component::ParentDir {
-                    prefix.push("..");
-                    dir = self.resolve(&prefix).context("resolve ..")?;
-                }
+        let mut links_followed = 0;
+        while let Some(name) = pending.pop() {
+            if name == ".." {
+                prefix.pop();
+                dir = self.resolve(&prefix).context("resolve ..")?;
                 continue;
-            };
-            prefix.push(name);
-            dir = match self.resolve(&prefix) {
-                Ok(fd) => fd,
-                Err(Errno::ENOENT) => {
-                    match mkdirat(dir.as_fd(), name, Mode::from_bits_truncate(0o755)) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => {
-                            return Err(e).with_context(|| format!("create {}", prefix.display()))
-                        }
-                    }
-                    self.resolve(&prefix)
-                        .with_context(|| format!("open {}", prefix.display()))?
+            }
+            let candidate = prefix.join(&name);
+            match self.resolve(&candidate) {
+                Ok(fd) => {
+                    prefix = candidate;
+                    dir = fd;
+                    continue;
                 }
-                Err(e) => return Err(e).with_context(|| format!("open {}", prefix.display())),
-            };
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e).with_context(|| format!("open {}", candidate.display())),
+            }
+            match mkdirat(
+                dir.as_fd(),
+                name.as_os_str(),
+                Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) => {
+                    dir = self
+                        .resolve(&candidate)
+                        .with_context(|| format!("open {}", candidate.display()))?;
+                    prefix = candidate;
+                }
+                // A dangling symlink: go on from where it points, inside the root.
+                Err(Errno::EEXIST) => {
+                    links_followed += 1;
+                    if links_followed > MAX_SYMLINKS {
+                        return Err(Errno::ELOOP)
+                            .with_context(|| format!("create {}", path.display()));
+                    }
+                    let target = readlinkat(dir.as_fd(), name.as_os_str())
+                        .with_context(|| format!("read link {}", candidate.display()))?;
+                    let target = Path::new(&target);
+                    if target.is_absolute() {
+                        prefix = PathBuf::from("/");
+                        dir = self.resolve(&prefix).context("open root filesystem")?;
+                    }
+                    pending.extend(normal_components(target).into_iter().rev());
+                }
+                Err(e) => return Err(e).with_context(|| format!("create {}", candidate.display())),
+            }
         }
         Ok(dir)
     }
+}
+
+/// How many symlinks a path may pass through, as the kernel allows.
+const MAX_SYMLINKS: usize = 40;
+
+/// The named components of `path`, `..` included, `.` and `/` dropped.
+fn normal_components(path: &Path) -> Vec<OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect()
 }
