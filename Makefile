@@ -70,7 +70,7 @@ demo: build busybox
 	tmp=$$(mktemp -d /tmp/berth-demo.XXXXXX); id=demo-$$$$; \
 	trap '"$(BERTH)" --root "$$tmp/root" delete --force "$$id" >/dev/null 2>&1 || true; rm -rf "$$tmp"' EXIT; \
 	"$(MAKE_BUNDLE)" --out "$$tmp/bundle" --hostname berth-demo -- /bin/sh -c \
-		'echo "Hello from berth: I am pid $$$$ on host $$(hostname), uid $$(id -u), and I see $$(ls -d /proc/[0-9]* | wc -l) process(es)."' \
+		'set -- /proc/[0-9]*; echo "Hello from berth: I am pid $$$$ on host $$(hostname), uid $$(id -u), and I see $$# process(es)."' \
 		>/dev/null; \
 	echo "+ berth --root $$tmp/root run -b $$tmp/bundle $$id"; \
 	"$(BERTH)" --root "$$tmp/root" run -b "$$tmp/bundle" "$$id"

@@ -8,7 +8,16 @@ use crate::logging::LogFormat;
 
 /// An OCI container runtime: a drop-in replacement for runc.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, long_version = crate::LONG_VERSION, disable_version_flag = true)]
+#[command(
+    name = "berth",
+    version = crate::LONG_VERSION,
+    disable_version_flag = true,
+    arg(clap::Arg::new("version")
+        .short('v')
+        .long("version")
+        .action(clap::ArgAction::Version)
+        .help("Print version information"))
+)]
 pub struct Cli {
     /// Root directory for container state.
     #[arg(long, global = true, default_value = "/run/berth")]
@@ -28,9 +37,6 @@ pub struct Cli {
     /// Rootless mode: true, false or auto.
     #[arg(long, default_value = "auto", value_parser = ["true", "false", "auto"])]
     pub rootless: String,
-    /// Print version information.
-    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
-    version: (),
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
