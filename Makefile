@@ -12,8 +12,10 @@
 # Debug or release: the binaries under test (berth, berth-probe, make-bundle) are
 # always the static release build from `make build`, the thing we ship. The test
 # harnesses (unit tests and the conformance crate) are built once, in the debug
-# profile, for the host: both `cargo test` runs share those artifacts, and no test
-# binary goes through the release profile's LTO.
+# profile, for the host, so no test binary goes through the release profile's LTO.
+# (`cargo test -p conformance` recompiles a handful of dependencies, ~15 s: cargo
+# unifies features over the selected packages, so they differ from the unit-test
+# run's. That is cargo's doing, not a second build of ours.)
 
 SHELL := /bin/bash
 
