@@ -141,3 +141,61 @@ pub fn exit_child(code: i32) -> ! {
     // SAFETY: _exit takes an int and never returns; it touches no Rust state.
     unsafe { libc::_exit(code) }
 }
+
+/// `struct mount_attr` of the kernel UAPI (libc does not carry it).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MountAttr {
+    /// `MOUNT_ATTR_*` bits to set.
+    pub attr_set: u64,
+    /// `MOUNT_ATTR_*` bits to clear.
+    pub attr_clr: u64,
+    /// Propagation type (unused: berth sets propagation with mount(2)).
+    pub propagation: u64,
+    /// User namespace fd for `MOUNT_ATTR_IDMAP`.
+    pub userns_fd: u64,
+}
+
+/// `MOUNT_ATTR_*` values from linux/mount.h.
+pub mod mount_attr {
+    /// Read-only.
+    pub const RDONLY: u64 = 0x1;
+    /// Ignore set-user-id bits.
+    pub const NOSUID: u64 = 0x2;
+    /// No device files.
+    pub const NODEV: u64 = 0x4;
+    /// No execution.
+    pub const NOEXEC: u64 = 0x8;
+    /// Mask of the access-time mode.
+    pub const ATIME_MASK: u64 = 0x70;
+    /// Relative access times (mode 0 in the mask).
+    pub const RELATIME: u64 = 0x0;
+    /// No access times.
+    pub const NOATIME: u64 = 0x10;
+    /// Strict access times.
+    pub const STRICTATIME: u64 = 0x20;
+    /// No directory access times.
+    pub const NODIRATIME: u64 = 0x80;
+    /// Do not follow symlinks.
+    pub const NOSYMFOLLOW: u64 = 0x0020_0000;
+}
+
+/// Changes the attributes of the mount at `fd` and of every mount below it (`AT_RECURSIVE`).
+pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> io::Result<()> {
+    // SAFETY: `attr` is a valid mount_attr of the size passed; the path is an empty C string
+    // used with AT_EMPTY_PATH so the call acts on `fd` itself.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

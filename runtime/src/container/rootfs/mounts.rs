@@ -1,6 +1,6 @@
 //! Performing config.json's `mounts`, in order, onto fds resolved inside the rootfs.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -12,6 +12,7 @@ use super::cgroups::HostCgroups;
 use super::options::{self, MountOptions};
 use super::paths::{fd_path, Node, RootDir};
 use crate::error::{Context, Error, Result};
+use crate::sys::{self, MountAttr};
 
 /// Flags that a bind remount may change.
 const REMOUNT_FLAGS: MsFlags = MsFlags::MS_RDONLY
@@ -119,7 +120,7 @@ fn mount_fs(root: &RootDir, m: &Mount, opts: &MountOptions) -> Result<()> {
         Some(opts.data.as_str()).filter(|d| !d.is_empty()),
     )
     .context("mount")?;
-    apply_propagation(root, m.destination(), &opts.propagation)
+    finish_mount(root, m.destination(), opts)
 }
 
 /// Binds the host path `source` onto `destination` inside the root, then applies the flags a
@@ -148,7 +149,7 @@ pub fn bind(root: &RootDir, source: &Path, destination: &Path, opts: &MountOptio
         let mounted = root.resolve(destination).context("reopen bind mount")?;
         remount_bind(&mounted, extra)?;
     }
-    apply_propagation(root, destination, &opts.propagation)
+    finish_mount(root, destination, opts)
 }
 
 /// Remounts the bind mount at `fd` with `flags`. When the kernel refuses to clear a flag the
@@ -190,12 +191,18 @@ pub fn current_flags(fd: impl std::os::fd::AsFd) -> Result<MsFlags> {
         .fold(MsFlags::empty(), |acc, (_, ms)| acc | *ms))
 }
 
-fn apply_propagation(root: &RootDir, destination: &Path, propagation: &[MsFlags]) -> Result<()> {
-    if propagation.is_empty() {
+/// Applies what is set on a mount after it exists: recursive attributes and propagation.
+fn finish_mount(root: &RootDir, destination: &Path, opts: &MountOptions) -> Result<()> {
+    let recursive = opts.recursive != MountAttr::default();
+    if opts.propagation.is_empty() && !recursive {
         return Ok(());
     }
     let mounted = root.resolve(destination).context("reopen mount")?;
-    for flags in propagation {
+    if recursive {
+        sys::mount_setattr_recursive(mounted.as_fd(), &opts.recursive)
+            .context("set recursive mount attributes")?;
+    }
+    for flags in &opts.propagation {
         mount(
             None::<&str>,
             &fd_path(&mounted),

@@ -3,6 +3,8 @@
 
 use nix::mount::MsFlags;
 
+use crate::sys::{mount_attr, MountAttr};
+
 /// The parsed form of one mount's `options`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct MountOptions {
@@ -12,6 +14,8 @@ pub struct MountOptions {
     pub propagation: Vec<MsFlags>,
     /// Everything else, comma-joined, passed to the filesystem.
     pub data: String,
+    /// Attributes of the `r*` options (`rro`, `rnosuid`, ...), applied to the whole mount tree.
+    pub recursive: MountAttr,
 }
 
 impl Default for MountOptions {
@@ -20,6 +24,7 @@ impl Default for MountOptions {
             flags: MsFlags::empty(),
             propagation: Vec::new(),
             data: String::new(),
+            recursive: MountAttr::default(),
         }
     }
 }
@@ -58,10 +63,38 @@ fn flag_option(name: &str) -> Option<(MsFlags, MsFlags)> {
         "noiversion" => clear(MsFlags::MS_I_VERSION),
         "silent" => set(MsFlags::MS_SILENT),
         "loud" => clear(MsFlags::MS_SILENT),
+        "nosymfollow" => set(MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+        "symfollow" => clear(MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
         "bind" => set(MsFlags::MS_BIND),
         "rbind" => set(MsFlags::MS_BIND | MsFlags::MS_REC),
         _ => None,
     }
+}
+
+/// What a recursive option does: (clear instead of set, `MOUNT_ATTR_*` bit).
+fn recursive_option(name: &str) -> Option<(bool, u64)> {
+    use mount_attr::*;
+    Some(match name {
+        "rro" => (false, RDONLY),
+        "rrw" => (true, RDONLY),
+        "rnosuid" => (false, NOSUID),
+        "rsuid" => (true, NOSUID),
+        "rnodev" => (false, NODEV),
+        "rdev" => (true, NODEV),
+        "rnoexec" => (false, NOEXEC),
+        "rexec" => (true, NOEXEC),
+        "rnodiratime" => (false, NODIRATIME),
+        "rdiratime" => (true, NODIRATIME),
+        "rrelatime" => (false, RELATIME),
+        "rnorelatime" => (true, RELATIME),
+        "rnoatime" => (false, NOATIME),
+        "ratime" => (true, NOATIME),
+        "rstrictatime" => (false, STRICTATIME),
+        "rnostrictatime" => (true, STRICTATIME),
+        "rnosymfollow" => (false, NOSYMFOLLOW),
+        "rsymfollow" => (true, NOSYMFOLLOW),
+        _ => return None,
+    })
 }
 
 /// The propagation flags of a name such as `rslave` (also `rootfsPropagation`'s values).
@@ -87,6 +120,26 @@ pub fn parse(options: &[String]) -> MountOptions {
     for option in options {
         if let Some((set, clear)) = flag_option(option) {
             parsed.flags = (parsed.flags | set) & !clear;
+        } else if let Some((clear, bit)) = recursive_option(option) {
+            let attr = &mut parsed.recursive;
+            let is_atime_mode = [
+                mount_attr::RELATIME,
+                mount_attr::NOATIME,
+                mount_attr::STRICTATIME,
+            ]
+            .contains(&bit)
+                && !option.contains("diratime");
+            if clear {
+                attr.attr_clr |= bit;
+                attr.attr_set &= !bit;
+            } else if is_atime_mode {
+                // An access-time mode replaces the whole mode field.
+                attr.attr_clr |= mount_attr::ATIME_MASK;
+                attr.attr_set = (attr.attr_set & !mount_attr::ATIME_MASK) | bit;
+            } else {
+                attr.attr_set |= bit;
+                attr.attr_clr &= !bit;
+            }
         } else if let Some(propagation) = parse_propagation(option) {
             parsed.propagation.push(propagation);
         } else {
@@ -120,5 +173,16 @@ mod tests {
             vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]
         );
         assert_eq!(parsed.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn recursive_options_become_mount_attributes() {
+        let parsed = parse_strs(&["rbind", "rro", "rnosuid", "rnoatime"]);
+        assert_eq!(
+            parsed.recursive.attr_set,
+            mount_attr::RDONLY | mount_attr::NOSUID | mount_attr::NOATIME
+        );
+        assert_eq!(parsed.recursive.attr_clr, mount_attr::ATIME_MASK);
+        assert!(parsed.data.is_empty());
     }
 }
