@@ -77,9 +77,16 @@ pub fn is_runc() -> bool {
 /// spec here; the test then returns early. Every other runtime, berth first, is held to it.
 pub fn skip_for_runc(reason: &str) -> bool {
     if is_runc() {
-        eprintln!("SKIP for runc: {reason}");
+        note(&format!("SKIP for runc: {reason}"));
     }
     is_runc()
+}
+
+/// Writes a line straight to stderr, past the test harness's output capture, so that skips
+/// show up in a normal `cargo test` run.
+pub fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 // ------------------------------------------------------------------------------------ specs
@@ -96,6 +103,28 @@ pub fn sh_spec(script: &str) -> Spec {
     bundle_fixtures::base_spec(&["/bin/sh", "-c", script])
 }
 
+/// The fixture base spec running several probe invocations in a row (`sh -c 'p1 && p2'`),
+/// e.g. `probes_spec(&[&["access", "/x"], &[]])` for an access check and a full report.
+pub fn probes_spec(calls: &[&[&str]]) -> Spec {
+    let script = calls
+        .iter()
+        .map(|args| {
+            std::iter::once(PROBE)
+                .chain(args.iter().copied())
+                .map(sh_quote)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" && ");
+    sh_spec(&script)
+}
+
+/// Quotes `s` for /bin/sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
 /// Edits a spec through its JSON form: handy for fields the oci-spec builders make verbose
 /// and for configs oci-spec itself would refuse to represent.
 pub fn edit_json(spec: &Spec, f: impl FnOnce(&mut Value)) -> Value {
@@ -107,6 +136,25 @@ pub fn edit_json(spec: &Spec, f: impl FnOnce(&mut Value)) -> Value {
 /// Converts an edited JSON config back into a [`Spec`] (panics if oci-spec rejects it).
 pub fn from_json(v: Value) -> Spec {
     serde_json::from_value(v).expect("edited config is still a valid oci-spec Spec")
+}
+
+/// [`edit_json`] then [`from_json`]: `edit(&spec, |v| v["hostname"] = "h".into())`.
+pub fn edit(spec: &Spec, f: impl FnOnce(&mut Value)) -> Spec {
+    from_json(edit_json(spec, f))
+}
+
+/// Appends `mounts` (a JSON array of mount objects) to the spec's mounts.
+pub fn with_mounts(spec: &Spec, mounts: Value) -> Spec {
+    edit(spec, |v| {
+        let list = v["mounts"].as_array_mut().expect("mounts array");
+        list.extend(
+            mounts
+                .as_array()
+                .expect("a JSON array of mounts")
+                .iter()
+                .cloned(),
+        );
+    })
 }
 
 // ------------------------------------------------------------------------------------ output
@@ -167,7 +215,11 @@ impl Output {
     pub fn one_line_error(&self) -> &str {
         self.failed();
         let text = self.stderr.trim();
-        assert!(!text.is_empty(), "expected an error message: {}", self.describe());
+        assert!(
+            !text.is_empty(),
+            "expected an error message: {}",
+            self.describe()
+        );
         assert_eq!(
             text.lines().count(),
             1,
@@ -325,7 +377,10 @@ impl<'a> Cmd<'a> {
         c.stdout(File::create(&stdout_path).expect("create stdout file"));
         c.stderr(File::create(&stderr_path).expect("create stderr file"));
         let raw: Vec<i32> = self.extra_fds.iter().map(|f| f.as_raw_fd()).collect();
-        assert!(raw.len() <= MAX_EXTRA_FDS, "at most {MAX_EXTRA_FDS} extra fds");
+        assert!(
+            raw.len() <= MAX_EXTRA_FDS,
+            "at most {MAX_EXTRA_FDS} extra fds"
+        );
         let umask = self.umask;
         let oom = self.oom_score_adj.map(|a| a.to_string().into_bytes());
         // SAFETY: only async-signal-safe calls (fcntl, dup2, umask, open, write, close) run
@@ -363,8 +418,8 @@ impl<'a> Cmd<'a> {
             .spawn()
             .unwrap_or_else(|e| panic!("spawning `{cmdline}`: {e}"));
         drop(self.extra_fds);
-        let status = wait_child(&mut child, self.timeout)
-            .unwrap_or_else(|e| panic!("`{cmdline}`: {e:#}"));
+        let status =
+            wait_child(&mut child, self.timeout).unwrap_or_else(|e| panic!("`{cmdline}`: {e:#}"));
         Output {
             cmdline,
             code: status.code(),
@@ -401,7 +456,10 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(25));
     }
@@ -430,7 +488,15 @@ impl StateInfo {
 /// the fields runc adds (`rootfs`, `created` in RFC 3339, `owner`).
 pub fn parse_state(raw: Value) -> Result<StateInfo> {
     let obj = raw.as_object().context("state is not a JSON object")?;
-    for key in ["ociVersion", "id", "status", "bundle", "rootfs", "created", "owner"] {
+    for key in [
+        "ociVersion",
+        "id",
+        "status",
+        "bundle",
+        "rootfs",
+        "created",
+        "owner",
+    ] {
         if !obj.get(key).is_some_and(Value::is_string) {
             bail!("state field {key:?} missing or not a string in {raw}");
         }
@@ -439,7 +505,9 @@ pub fn parse_state(raw: Value) -> Result<StateInfo> {
     if matches!(
         state.status(),
         ContainerState::Created | ContainerState::Running
-    ) && !obj.get("pid").is_some_and(|p| p.as_i64().is_some_and(|p| p > 0))
+    ) && !obj
+        .get("pid")
+        .is_some_and(|p| p.as_i64().is_some_and(|p| p > 0))
     {
         bail!("state of a created/running container needs a pid > 0: {raw}");
     }
@@ -460,7 +528,8 @@ pub fn parse_state(raw: Value) -> Result<StateInfo> {
 /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`.
 pub fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
     if b.len() < 20
         || !digits(0..4)
         || b[4] != b'-'
@@ -558,11 +627,8 @@ impl Ctx {
         runtime();
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "berth-conf-{}-{}-{seq}",
-            name,
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("berth-conf-{}-{}-{seq}", name, std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let root = dir.join("state");
         std::fs::create_dir_all(&root).expect("create test temp dir");
@@ -662,6 +728,18 @@ impl Ctx {
         self.run(&bundle).1.json()
     }
 
+    /// Runs `spec` (from [`probes_spec`]) in the foreground and returns the `n` JSON lines
+    /// its probes printed.
+    #[track_caller]
+    pub fn run_probes(&self, spec: &Spec, n: usize) -> Vec<Value> {
+        let bundle = self.bundle(spec);
+        let out = self.run(&bundle).1;
+        out.ok();
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines.len(), n, "probe output lines: {}", out.describe());
+        lines
+    }
+
     /// `create --bundle B ID` (asserting success) for a new id; the container's stdio goes to
     /// files read through the returned [`Container`].
     #[track_caller]
@@ -702,7 +780,9 @@ impl Ctx {
     /// named `id` remains under `--root`.
     #[track_caller]
     pub fn assert_gone(&self, id: &str) {
-        self.rt(&["state", id]).failed().stderr_has("does not exist");
+        self.rt(&["state", id])
+            .failed()
+            .stderr_has("does not exist");
         let left = paths_named(&self.root, id);
         assert!(left.is_empty(), "state of {id} left behind: {left:?}");
     }
@@ -723,12 +803,16 @@ impl Ctx {
     #[track_caller]
     pub fn wait_status(&self, id: &str, want: ContainerState) -> StateInfo {
         let mut last = None;
-        wait_for(&format!("{id} to be {want}"), Duration::from_secs(10), || {
-            let s = self.state(id);
-            let done = s.status() == want;
-            last = Some(s);
-            done
-        });
+        wait_for(
+            &format!("{id} to be {want}"),
+            Duration::from_secs(10),
+            || {
+                let s = self.state(id);
+                let done = s.status() == want;
+                last = Some(s);
+                done
+            },
+        );
         last.expect("state was read")
     }
 
@@ -751,7 +835,10 @@ impl Ctx {
     /// lazily unmounted when the test ends (before the leak check).
     #[track_caller]
     pub fn host_tmpfs(&self, target: &Path, shared: bool) {
-        assert!(target.starts_with(&self.dir), "host mounts stay in the test dir");
+        assert!(
+            target.starts_with(&self.dir),
+            "host mounts stay in the test dir"
+        );
         std::fs::create_dir_all(target).expect("create mount point");
         let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
         let tgt = c(target);
@@ -765,14 +852,32 @@ impl Ctx {
                 std::ptr::null(),
             )
         };
-        assert_eq!(rc, 0, "mount tmpfs {}: {}", target.display(), std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "mount tmpfs {}: {}",
+            target.display(),
+            std::io::Error::last_os_error()
+        );
         self.own_mounts.lock().unwrap().push(target.to_path_buf());
         if shared {
             // SAFETY: as above; only changes the propagation of the mount just made.
             let rc = unsafe {
-                libc::mount(std::ptr::null(), tgt.as_ptr(), std::ptr::null(), libc::MS_SHARED, std::ptr::null())
+                libc::mount(
+                    std::ptr::null(),
+                    tgt.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_SHARED,
+                    std::ptr::null(),
+                )
             };
-            assert_eq!(rc, 0, "make-shared {}: {}", target.display(), std::io::Error::last_os_error());
+            assert_eq!(
+                rc,
+                0,
+                "make-shared {}: {}",
+                target.display(),
+                std::io::Error::last_os_error()
+            );
         }
     }
 
@@ -781,7 +886,10 @@ impl Ctx {
         let ids = std::mem::take(&mut *self.ids.lock().unwrap());
         for id in &ids {
             // Best effort: most ids are already deleted; errors are expected then.
-            let _ = self.cmd(&["delete", "--force", id]).timeout(Duration::from_secs(20)).output();
+            let _ = self
+                .cmd(&["delete", "--force", id])
+                .timeout(Duration::from_secs(20))
+                .output();
         }
         for mut h in std::mem::take(&mut *self.helpers.lock().unwrap()) {
             let _ = h.kill();
@@ -792,7 +900,10 @@ impl Ctx {
                 leaks.push(format!("state {} left behind", p.display()));
             }
         }
-        for m in std::mem::take(&mut *self.own_mounts.lock().unwrap()).iter().rev() {
+        for m in std::mem::take(&mut *self.own_mounts.lock().unwrap())
+            .iter()
+            .rev()
+        {
             lazy_umount(m);
         }
         let pids = std::mem::take(&mut *self.pids.lock().unwrap());
@@ -896,7 +1007,11 @@ pub fn host_mount_points() -> Vec<PathBuf> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .expect("read host mountinfo")
         .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(|m| PathBuf::from(unescape_mount(m))))
+        .filter_map(|l| {
+            l.split(' ')
+                .nth(4)
+                .map(|m| PathBuf::from(unescape_mount(m)))
+        })
         .collect()
 }
 
@@ -917,7 +1032,9 @@ fn unescape_mount(s: &str) -> String {
 
 /// Entries named `name` under `dir` (not following symlinks, depth <= `depth`).
 fn find_named(dir: &Path, name: &str, depth: usize, dirs_only: bool, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
         if e.file_name() == name && (is_dir || !dirs_only) {

@@ -40,8 +40,8 @@
 //! * `berth-probe access PATH...` — for each path, an object keyed by the path:
 //!   `{"exists", "type" ("file","dir","symlink","char","block","fifo","socket"), "mode" (permission
 //!   bits, number), "uid", "gid", "rdev" ("MAJOR:MINOR", devices only), "link" (symlink target),
-//!   "read" ("ok" or an errno name such as "EACCES"), "read_bytes" (bytes read from a file, up to
-//!   64 KiB) or "entries" (directory entry count), "write" ("ok" or an errno name, from
+//!   "read" ("ok" or an errno name such as "EACCES"), "read_bytes" (what one non-blocking read of
+//!   up to 64 KiB returned, for files and char devices) or "entries" (directory entry count), "write" ("ok" or an errno name, from
 //!   `open(O_WRONLY)` without O_CREAT/O_TRUNC, so nothing is changed), "error" (lstat errno name
 //!   when it does not exist)}`. Symlinks are followed for read/write/type except `type`/`link` which
 //!   describe the path itself (lstat); `target_type` gives the followed type.
@@ -60,6 +60,7 @@
 use serde_json::{json, Map, Value};
 use std::ffi::{CStr, CString};
 use std::io::Write;
+use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -478,18 +479,20 @@ fn access(path: &str) -> Value {
         }
     }
     let is_dir = followed.as_ref().is_some_and(|m| m.is_dir());
-    let is_file = followed.as_ref().is_some_and(|m| m.is_file());
+    let readable_kind = followed
+        .as_ref()
+        .is_some_and(|m| m.is_file() || m.file_type().is_char_device());
     match open_raw(path, libc::O_RDONLY) {
         Ok(fd) => {
-            // SAFETY: fd is an fd we own and close right here.
-            unsafe { libc::close(fd) };
+            // SAFETY: fd was just opened by us and is owned by this File from here on.
+            let file = unsafe { std::fs::File::from_raw_fd(fd) };
             v["read"] = Value::String("ok".into());
             if is_dir {
                 v["entries"] = std::fs::read_dir(path)
                     .map(|rd| Value::from(rd.count()))
                     .unwrap_or(Value::Null);
-            } else if is_file {
-                v["read_bytes"] = read_len(path);
+            } else if readable_kind {
+                v["read_bytes"] = read_len(file);
             }
         }
         Err(e) => v["read"] = Value::String(e),
@@ -505,10 +508,11 @@ fn access(path: &str) -> Value {
     v
 }
 
-fn read_len(path: &str) -> Value {
+/// Bytes read by one read(2) of up to 64 KiB (the fd is non-blocking: EAGAIN is reported).
+fn read_len(mut file: std::fs::File) -> Value {
     use std::io::Read;
     let mut buf = vec![0u8; 64 * 1024];
-    match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
+    match file.read(&mut buf) {
         Ok(n) => Value::from(n),
         Err(e) => Value::String(errno_of(&e)),
     }

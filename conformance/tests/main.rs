@@ -1,0 +1,8 @@
+//! berth's conformance suite: one test binary, one module per area. See ../README.md.
+
+mod bad_input;
+mod cli;
+mod lifecycle;
+mod namespaces;
+mod process;
+mod rootfs;
