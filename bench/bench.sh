@@ -237,7 +237,7 @@ apply_hugetlb_quirk() {
 }
 
 active=()
-version() { "$1" --version 2>/dev/null | head -1 || echo "unknown version"; }
+version() { "$1" --version 2>/dev/null | sed -n 1p || echo "unknown version"; }
 if command -v crun >/dev/null; then
 	RT[crun]=$(command -v crun)
 	if ! smoke crun; then
