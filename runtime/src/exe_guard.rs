@@ -1,34 +1,72 @@
 //! The CVE-2019-5736 defence. A process that enters a container while its executable is the
 //! host's berth binary could have that binary reopened through `/proc/<pid>/exe` (or run again
-//! through a `#!/proc/self/exe` script at execve) and overwritten from inside. Before berth
-//! creates or enters a container it therefore re-executes itself from a sealed, read-only
-//! in-memory copy: whatever the container reaches through /proc is that copy, which nothing can
-//! write to, and never the file on the host.
+//! through a `#!/proc/self/exe` script at execve) and overwritten from inside. So before berth
+//! creates or enters a container it makes sure its executable cannot be written through
+//! `/proc`, re-executing itself once if needed:
+//!
+//! 1. through a detached read-only bind mount of itself (`open_tree` + `mount_setattr`): the
+//!    executable is then reachable only through a mount that is read-only, in no namespace, and
+//!    gone once berth has re-executed, so nothing can remount it writable. Nothing is copied;
+//! 2. where that is refused (no `CAP_SYS_ADMIN`, old kernels), from a sealed in-memory copy.
 
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::fcntl::{fcntl, open, FcntlArg, OFlag, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::stat::Mode;
+use nix::sys::statvfs::{fstatvfs, FsFlags};
 
 use crate::error::{Context, Error, Result};
+use crate::sys::{self, mount_attr, MountAttr};
 
 const SEALS: SealFlag = SealFlag::F_SEAL_SEAL
     .union(SealFlag::F_SEAL_SHRINK)
     .union(SealFlag::F_SEAL_GROW)
     .union(SealFlag::F_SEAL_WRITE);
 
-/// Returns when berth already runs from a sealed copy; otherwise replaces the process with one
-/// (same arguments and environment) and does not return.
-pub fn ensure_sealed_copy() -> Result<()> {
-    let exe = File::open("/proc/self/exe").context("open /proc/self/exe")?;
-    if fcntl(&exe, FcntlArg::F_GET_SEALS)
-        .is_ok_and(|seals| SealFlag::from_bits_truncate(seals).contains(SEALS))
-    {
+/// Returns when berth's executable is already unwritable through /proc; otherwise replaces the
+/// process with a protected one (same arguments and environment) and does not return.
+pub fn ensure_protected_exe() -> Result<()> {
+    let exe = open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("open /proc/self/exe")?;
+    let read_only = fstatvfs(&exe).is_ok_and(|s| s.flags().contains(FsFlags::ST_RDONLY));
+    if read_only || is_sealed_copy() {
         return Ok(());
     }
+    let image = read_only_view().or_else(|_| sealed_copy())?;
+    let (args, env) = current_argv_env()?;
+    let err = nix::unistd::fexecve(image.as_fd(), &args, &env).unwrap_err();
+    Err(err).context("re-execute berth from a protected image")
+}
+
+/// A detached, read-only bind mount of the executable.
+fn read_only_view() -> Result<OwnedFd> {
+    let tree = sys::open_tree_clone(c"/proc/self/exe").context("open_tree")?;
+    let read_only = MountAttr {
+        attr_set: mount_attr::RDONLY | mount_attr::NOSUID | mount_attr::NODEV,
+        ..MountAttr::default()
+    };
+    sys::mount_setattr(tree.as_fd(), &read_only, false).context("mount_setattr")?;
+    Ok(tree)
+}
+
+fn is_sealed_copy() -> bool {
+    File::open("/proc/self/exe").is_ok_and(|exe| {
+        fcntl(&exe, FcntlArg::F_GET_SEALS)
+            .is_ok_and(|seals| SealFlag::from_bits_truncate(seals).contains(SEALS))
+    })
+}
+
+/// A sealed in-memory copy of the executable.
+fn sealed_copy() -> Result<OwnedFd> {
+    let exe = File::open("/proc/self/exe").context("open /proc/self/exe")?;
     let copy = memfd_create(
         c"berth",
         MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
@@ -37,6 +75,10 @@ pub fn ensure_sealed_copy() -> Result<()> {
     let mut copy = File::from(copy);
     std::io::copy(&mut &exe, &mut copy).context("copy berth into memory")?;
     fcntl(&copy, FcntlArg::F_ADD_SEALS(SEALS)).context("seal in-memory berth")?;
+    Ok(copy.into())
+}
+
+fn current_argv_env() -> Result<(Vec<CString>, Vec<CString>)> {
     let to_cstrings = |items: Vec<Vec<u8>>| -> Result<Vec<CString>> {
         items
             .into_iter()
@@ -51,6 +93,5 @@ pub fn ensure_sealed_copy() -> Result<()> {
             .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
             .collect(),
     )?;
-    let err = nix::unistd::fexecve(copy.as_fd(), &args, &env).unwrap_err();
-    Err(err).context("re-execute from the sealed copy")
+    Ok((args, env))
 }

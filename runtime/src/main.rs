@@ -31,7 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug)
         .with_context(|| format!("open log file {:?}", cli.log))?;
     if matches!(cli.command, Command::Create(_) | Command::Run(_)) {
-        berth::exe_guard::ensure_sealed_copy()?;
+        berth::exe_guard::ensure_protected_exe()?;
     }
     Ok(berth::lifecycle::dispatch(cli)?)
 }

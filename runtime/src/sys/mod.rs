@@ -180,8 +180,9 @@ pub mod mount_attr {
     pub const NOSYMFOLLOW: u64 = 0x0020_0000;
 }
 
-/// Changes the attributes of the mount at `fd` and of every mount below it (`AT_RECURSIVE`).
-pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> io::Result<()> {
+/// Changes the attributes of the mount at `fd`, and with `recursive` of every mount below it.
+pub fn mount_setattr(fd: BorrowedFd<'_>, attr: &MountAttr, recursive: bool) -> io::Result<()> {
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: `attr` is a valid mount_attr of the size passed; the path is an empty C string
     // used with AT_EMPTY_PATH so the call acts on `fd` itself.
     let ret = unsafe {
@@ -189,7 +190,7 @@ pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> io::Resu
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            flags as libc::c_uint,
             attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -198,4 +199,24 @@ pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> io::Resu
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// `open_tree(path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)`: a new bind mount of `path` that is
+/// attached nowhere, held only by the returned fd.
+pub fn open_tree_clone(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    // SAFETY: a valid C string path and flags; returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a fresh fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

@@ -199,7 +199,7 @@ fn finish_mount(root: &RootDir, destination: &Path, opts: &MountOptions) -> Resu
     }
     let mounted = root.resolve(destination).context("reopen mount")?;
     if recursive {
-        sys::mount_setattr_recursive(mounted.as_fd(), &opts.recursive)
+        sys::mount_setattr(mounted.as_fd(), &opts.recursive, true)
             .context("set recursive mount attributes")?;
     }
     for flags in &opts.propagation {
