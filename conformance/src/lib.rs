@@ -505,13 +505,12 @@ pub fn parse_state(raw: Value) -> Result<StateInfo> {
         }
     }
     let state: State = serde_json::from_value(raw.clone()).context("state does not parse")?;
-    if matches!(
+    let live = matches!(
         state.status(),
         ContainerState::Created | ContainerState::Running
-    ) && !obj
-        .get("pid")
-        .is_some_and(|p| p.as_i64().is_some_and(|p| p > 0))
-    {
+    );
+    let pid = obj.get("pid").and_then(Value::as_i64).unwrap_or(0);
+    if live && pid <= 0 {
         bail!("state of a created/running container needs a pid > 0: {raw}");
     }
     let version = state.version();

@@ -268,6 +268,28 @@ fn unknown_capability_is_a_warning() {
     assert_eq!(caps(&r, "effective"), cap_mask(&["CAP_KILL"]));
 }
 
+/// `runc spec`'s own default lists the ambient capabilities without inheritable ones, so they
+/// "cannot be granted": a warning, not a failure (config.md capabilities); ambient stays empty.
+#[test]
+fn ungrantable_ambient_capabilities_are_a_warning() {
+    let ctx = Ctx::new("caps-ambient");
+    let spec = probe_spec(&[]);
+    let caps_cfg = spec
+        .process()
+        .as_ref()
+        .unwrap()
+        .capabilities()
+        .as_ref()
+        .unwrap();
+    assert!(caps_cfg.inheritable().as_ref().is_none_or(|i| i.is_empty()));
+    assert!(caps_cfg.ambient().as_ref().is_some_and(|a| !a.is_empty()));
+    let r = ctx.run_probe(&spec);
+    let runc_default = cap_mask(&["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    assert_eq!(caps(&r, "ambient"), 0);
+    assert_eq!(caps(&r, "bounding"), runc_default);
+    assert_eq!(caps(&r, "effective"), runc_default);
+}
+
 /// process.oomScoreAdj is set when given, and the runtime's own value is kept otherwise
 /// ("MUST NOT change").
 #[test]
