@@ -628,12 +628,19 @@ impl Ctx {
     pub fn new(name: &str) -> Ctx {
         runtime();
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("berth-conf-{}-{}-{seq}", name, std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        // A fresh dir, never an old one reused (it could hold a leaked mount).
+        let dir = loop {
+            let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir()
+                .join(format!("berth-conf-{name}-{}-{seq}", std::process::id()));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("creating {}: {e}", dir.display()),
+            }
+        };
         let root = dir.join("state");
-        std::fs::create_dir_all(&root).expect("create test temp dir");
+        std::fs::create_dir(&root).expect("create the --root dir");
         Ctx {
             name: name.to_string(),
             dir,
@@ -1146,14 +1153,6 @@ pub fn cap_mask(names: &[&str]) -> u64 {
             .unwrap_or_else(|| panic!("unknown capability {n}"));
         m | 1 << bit
     })
-}
-
-/// The highest capability this kernel knows, from /proc/sys/kernel/cap_last_cap.
-pub fn cap_last_cap() -> usize {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
 }
 
 /// The `access` result for `path` from `berth-probe access ...` output.

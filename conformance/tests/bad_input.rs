@@ -209,9 +209,10 @@ fn duplicate_rlimit() {
     }
     let ctx = Ctx::new("dup-rlimit");
     let c = config("tok-dup-rlimit", |v| {
+        // Decreasing, so that applying both in turn would succeed: only a check rejects it.
         v["process"]["rlimits"] = json!([
-            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
             {"type": "RLIMIT_NOFILE", "soft": 200, "hard": 200},
+            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
         ]);
     });
     rejected(&ctx, &c.to_string(), "tok-dup-rlimit").error_names_field("rlimits", "");
