@@ -63,7 +63,7 @@ pub fn runtime() -> &'static Path {
             }
         };
         assert!(path.is_file(), "RUNTIME={} does not exist", path.display());
-        eprintln!("conformance: RUNTIME={}", path.display());
+        note(&format!("conformance: RUNTIME={}", path.display()));
         path
     })
 }
