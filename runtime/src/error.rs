@@ -9,7 +9,7 @@ pub enum Error {
     #[error("container \"{0}\" does not exist")]
     NotExist(String),
     /// A container with this id already exists.
-    #[error("container with id exists: {0}")]
+    #[error("container with given ID already exists: {0}")]
     AlreadyExists(String),
     /// The container's process is gone (signals, exec).
     #[error("container not running")]

@@ -15,6 +15,7 @@ use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result};
+use crate::logging;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -153,24 +154,36 @@ pub fn set_identity(process: &Process) -> Result<()> {
     if let Some(caps) = capabilities {
         apply_capability_sets(caps)?;
     }
-    umask(Mode::from_bits_truncate(user.umask().unwrap_or(0o022)));
+    // Unset means the caller's umask stays (config.md).
+    if let Some(mask) = user.umask() {
+        umask(Mode::from_bits_truncate(mask));
+    }
     if process.no_new_privileges().unwrap_or(false) {
         nix::sys::prctl::set_no_new_privs().context("process.noNewPrivileges")?;
     }
     Ok(())
 }
 
-/// Sets effective (first, while permitted is still full), permitted, inheritable and ambient.
+/// Sets effective (first, while permitted is still full), permitted and inheritable, then
+/// raises each ambient capability. Like runc, an ambient capability the kernel refuses (not in
+/// both permitted and inheritable) is a warning, not an error.
 fn apply_capability_sets(caps: &LinuxCapabilities) -> Result<()> {
     let sets = [
         (CapSet::Effective, caps.effective(), "effective"),
         (CapSet::Permitted, caps.permitted(), "permitted"),
         (CapSet::Inheritable, caps.inheritable(), "inheritable"),
-        (CapSet::Ambient, caps.ambient(), "ambient"),
     ];
     for (set, wanted, name) in sets {
         let wanted = to_caps(wanted.as_ref(), name)?;
         caps::set(None, set, &wanted).map_err(|e| cap_error(name, e))?;
+    }
+    caps::clear(None, CapSet::Ambient).map_err(|e| cap_error("ambient", e))?;
+    for cap in to_caps(caps.ambient().as_ref(), "ambient")? {
+        if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
+            logging::warn(&format!(
+                "process.capabilities.ambient: cannot raise {cap} (it must be permitted and inheritable): {e}"
+            ));
+        }
     }
     Ok(())
 }
@@ -187,13 +200,15 @@ fn to_caps(
                 .parse()
                 .map_err(|_| Error::config(cap_field(name), format!("unknown capability {cap}")))?;
             if !supported.contains(&parsed) {
-                return Err(Error::config(
-                    cap_field(name),
-                    format!("{parsed} is not supported by this kernel"),
+                logging::warn(&format!(
+                    "{}: {parsed} is not supported by this kernel; skipped",
+                    cap_field(name)
                 ));
+                return Ok(None);
             }
-            Ok(parsed)
+            Ok(Some(parsed))
         })
+        .filter_map(Result::transpose)
         .collect()
 }
 

@@ -7,9 +7,10 @@ mod validate;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Capability, Spec};
 
 use crate::error::{Context, Error, Result};
+use crate::logging;
 
 pub use template::default_spec;
 
@@ -40,16 +41,63 @@ impl Bundle {
 /// Parses `config.json` bytes; errors name the JSON path of the offending field.
 pub fn parse_config(bytes: &[u8]) -> Result<Spec> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        if e.inner().is_syntax() || e.inner().is_eof() {
-            return Error::config("config.json", format!("invalid JSON: {}", e.into_inner()));
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(spec) => Ok(spec),
+        Err(e) if e.path().to_string().starts_with("process.capabilities") => {
+            parse_dropping_unknown_capabilities(bytes)
         }
-        let field = if path == "." {
-            "config.json".to_string()
-        } else {
-            format!("config.json: {path}")
-        };
-        Error::config(field, e.into_inner().to_string())
-    })
+        Err(e) => Err(describe_parse_error(e)),
+    }
+}
+
+/// config.md: a capability that cannot be mapped to the kernel is logged as a warning, and
+/// the container still runs. Only taken when a name did not parse, so the common path parses once.
+fn parse_dropping_unknown_capabilities(bytes: &[u8]) -> Result<Spec> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::config("config.json", e.to_string()))?;
+    if let Some(sets) = value
+        .pointer_mut("/process/capabilities")
+        .and_then(|c| c.as_object_mut())
+    {
+        for (set, names) in sets.iter_mut() {
+            if let Some(names) = names.as_array_mut() {
+                names.retain(|name| {
+                    let known = serde_json::from_value::<Capability>(name.clone()).is_ok();
+                    if !known {
+                        logging::warn(&format!(
+                            "process.capabilities.{set}: unknown capability {name}; skipped"
+                        ));
+                    }
+                    known
+                });
+            }
+        }
+    }
+    serde_path_to_error::deserialize(value).map_err(describe_parse_error)
+}
+
+fn describe_parse_error<E: std::fmt::Display + ClassifyError>(
+    e: serde_path_to_error::Error<E>,
+) -> Error {
+    let path = e.path().to_string();
+    if e.inner().is_syntax_error() {
+        return Error::config("config.json", format!("invalid JSON: {}", e.into_inner()));
+    }
+    let field = if path == "." {
+        "config.json".to_string()
+    } else {
+        format!("config.json: {path}")
+    };
+    Error::config(field, e.into_inner().to_string())
+}
+
+/// Tells JSON syntax errors from type errors.
+trait ClassifyError {
+    fn is_syntax_error(&self) -> bool;
+}
+
+impl ClassifyError for serde_json::Error {
+    fn is_syntax_error(&self) -> bool {
+        self.is_syntax() || self.is_eof()
+    }
 }

@@ -55,6 +55,16 @@ fn check_process(spec: &Spec) -> Result<()> {
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must name a program to run"));
     }
+    let mut seen = Vec::new();
+    for rlimit in process.rlimits().iter().flatten() {
+        if seen.contains(&rlimit.typ()) {
+            return Err(Error::config(
+                "process.rlimits",
+                format!("{:?} is listed twice", rlimit.typ()),
+            ));
+        }
+        seen.push(rlimit.typ());
+    }
     if !process.cwd().is_absolute() {
         return Err(Error::config(
             "process.cwd",
@@ -68,13 +78,8 @@ fn check_mounts(spec: &Spec) -> Result<()> {
     for (i, mount) in spec.mounts().iter().flatten().enumerate() {
         let destination = mount.destination();
         let field = format!("mounts[{i}].destination");
-        if !destination.is_absolute() {
-            return Err(Error::config(
-                field,
-                format!("\"{}\" must be an absolute path", destination.display()),
-            ));
-        }
-        if escapes_root(destination) {
+        // A relative destination is deprecated but allowed: it is relative to "/" (config.md).
+        if escapes_root(&Path::new("/").join(destination)) {
             return Err(Error::config(
                 field,
                 format!(

@@ -59,8 +59,10 @@ pub fn prepare(ctx: &RootfsContext<'_>) -> Result<()> {
         None::<&str>,
     )
     .context("set propagation of /")?;
-    if propagation.is_some_and(|p| p.contains(MsFlags::MS_SHARED)) {
-        make_parent_mount_private(ctx.rootfs)?;
+    // Unless `/` was made a recursive slave, the rootfs bind below could propagate to the host
+    // (and pivot_root refuses a shared parent).
+    if propagation.is_some() {
+        make_parent_mount_slave(ctx.rootfs)?;
     }
     mount(
         Some(ctx.rootfs),
@@ -129,8 +131,10 @@ pub fn enter(ctx: &RootfsContext<'_>) -> Result<()> {
     Ok(())
 }
 
-/// pivot_root refuses a new root whose parent mount is shared: make that parent private.
-fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
+/// Makes the mount holding the rootfs directory (the parent of the rootfs bind) a slave: no
+/// longer shared, so nothing propagates back to the host and pivot_root accepts it, while mount
+/// events from the host still arrive, as `slave` propagation promises.
+fn make_parent_mount_slave(rootfs: &Path) -> Result<()> {
     let mounts = Process::myself()
         .and_then(|p| p.mountinfo())
         .map_err(|e| Error::Setup(format!("read mountinfo: {e}")))?;
@@ -138,14 +142,13 @@ fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
         .iter()
         .filter(|m| rootfs.starts_with(&m.mount_point))
         .max_by_key(|m| m.mount_point.as_os_str().len())
-        .map(|m| m.mount_point.clone())
-        .unwrap_or_else(|| "/".into());
+        .map_or_else(|| "/".into(), |m| m.mount_point.clone());
     mount(
         None::<&str>,
         &parent,
         None::<&str>,
-        MsFlags::MS_PRIVATE,
+        MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .with_context(|| format!("make {} private", parent.display()))
+    .with_context(|| format!("make {} a slave mount", parent.display()))
 }
