@@ -1,5 +1,6 @@
 //! `maskedPaths` and `readonlyPaths`: hiding and freezing parts of the container's view.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -15,10 +16,8 @@ use crate::error::{Context, Result};
 pub fn mask(root: &RootDir, paths: &[String]) -> Result<()> {
     for path in paths {
         let context = || format!("maskedPaths: {path}");
-        let target = match root.resolve(Path::new(path)) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(e).with_context(context),
+        let Some(target) = resolve_existing(root, path).with_context(context)? else {
+            continue;
         };
         let is_dir = SFlag::from_bits_truncate(fstat(&target).with_context(context)?.st_mode)
             .contains(SFlag::S_IFDIR);
@@ -49,10 +48,8 @@ pub fn mask(root: &RootDir, paths: &[String]) -> Result<()> {
 pub fn make_readonly(root: &RootDir, paths: &[String]) -> Result<()> {
     for path in paths {
         let context = || format!("readonlyPaths: {path}");
-        let target = match root.resolve(Path::new(path)) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(e).with_context(context),
+        let Some(target) = resolve_existing(root, path).with_context(context)? else {
+            continue;
         };
         let fd_link = fd_path(&target);
         mount(
@@ -68,4 +65,13 @@ pub fn make_readonly(root: &RootDir, paths: &[String]) -> Result<()> {
         remount_bind(&mounted, flags)?;
     }
     Ok(())
+}
+
+/// Resolves `path` inside the root; `None` when it does not exist (such paths are skipped).
+fn resolve_existing(root: &RootDir, path: &str) -> nix::Result<Option<OwnedFd>> {
+    match root.resolve(Path::new(path)) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
