@@ -26,6 +26,9 @@ pub enum Error {
     /// A file or channel operation failed.
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
+    /// A cgroup operation failed.
+    #[error("cgroup {path}: {reason}")]
+    Cgroup { path: String, reason: String },
     /// The container process reported a failure while setting itself up.
     #[error("{0}")]
     Setup(String),

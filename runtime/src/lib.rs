@@ -12,6 +12,7 @@ pub mod exe_guard;
 pub mod lifecycle;
 pub mod logging;
 mod passwd;
+pub mod resources;
 pub mod spec;
 pub mod state;
 mod sys;

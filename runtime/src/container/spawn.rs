@@ -17,8 +17,10 @@ use crate::error::{Context, Error, Result};
 use crate::sys;
 
 /// Clones the container process and waits until it is set up and blocked on the exec fifo.
-/// Returns its host pid. On failure nothing of it is left running.
-pub fn spawn(setup: &ContainerSetup<'_>) -> Result<Pid> {
+/// `place` runs on the parent side before the process goes on with its setup (it puts the
+/// process in its cgroup), so nothing of the container runs outside it. Returns the host pid.
+/// On failure nothing of it is left running.
+pub fn spawn(setup: &ContainerSetup<'_>, place: &mut dyn FnMut(Pid) -> Result<()>) -> Result<Pid> {
     let (parent_end, child_end) = Channel::pair()?;
     let plan = &setup.namespaces;
     let direct = !plan.needs_intermediate();
@@ -32,7 +34,7 @@ pub fn spawn(setup: &ContainerSetup<'_>) -> Result<Pid> {
     };
     drop(child_end);
     let mut container_pid = None;
-    let result = handshake(&parent_end, setup, child, direct, &mut container_pid);
+    let result = handshake(&parent_end, setup, child, direct, &mut container_pid, place);
     if result.is_err() {
         for pid in container_pid.into_iter().chain([child]) {
             let _ = kill(pid, Signal::SIGKILL);
@@ -48,6 +50,7 @@ fn handshake(
     child: Pid,
     direct: bool,
     container_pid: &mut Option<Pid>,
+    place: &mut dyn FnMut(Pid) -> Result<()>,
 ) -> Result<Pid> {
     let spec = &setup.bundle.spec;
     let pid = if direct {
@@ -71,6 +74,7 @@ fn handshake(
         waitpid(child, None).context("wait for intermediate process")?;
         pid
     };
+    place(pid)?;
     channel.send(&Message::Proceed)?;
     channel.expect(Message::Ready)?;
     Ok(pid)

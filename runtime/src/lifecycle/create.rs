@@ -14,11 +14,16 @@ use crate::cli::CreateArgs;
 use crate::container::namespaces::NamespacePlan;
 use crate::container::{self, ContainerSetup};
 use crate::error::{Context, Error, Result};
+use crate::resources::{self, remove_cgroup, ContainerCgroup};
 use crate::spec::Bundle;
 use crate::state::{process_start_time, ContainerDir, ContainerState, Status, Store};
 
 /// Creates the container; returns its locked directory and recorded state.
-pub fn create(store: &Store, args: &CreateArgs) -> Result<(ContainerDir, ContainerState)> {
+pub fn create(
+    store: &Store,
+    args: &CreateArgs,
+    systemd_cgroup: bool,
+) -> Result<(ContainerDir, ContainerState)> {
     let bundle = Bundle::load(&args.bundle)?;
     let process = bundle.spec.process().as_ref().expect("validated");
     if process.terminal().unwrap_or(false) {
@@ -27,8 +32,9 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(ContainerDir, Contain
             "terminals are not supported yet; set it to false",
         ));
     }
+    let cgroup_path = resources::cgroup_path(&bundle.spec, &args.id, systemd_cgroup)?;
     let dir = store.create(&args.id)?;
-    match set_up(&dir, &bundle, args) {
+    match set_up(&dir, &bundle, args, cgroup_path) {
         Ok(state) => Ok((dir, state)),
         Err(e) => {
             let _ = dir.remove();
@@ -37,7 +43,12 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(ContainerDir, Contain
     }
 }
 
-fn set_up(dir: &ContainerDir, bundle: &Bundle, args: &CreateArgs) -> Result<ContainerState> {
+fn set_up(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    args: &CreateArgs,
+    cgroup_path: String,
+) -> Result<ContainerState> {
     let fifo = dir.fifo_path();
     mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
     let exec_fifo: OwnedFd = OpenOptions::new()
@@ -57,11 +68,25 @@ fn set_up(dir: &ContainerDir, bundle: &Bundle, args: &CreateArgs) -> Result<Cont
         preserved_fds: args.preserve_fds + activation.as_ref().map_or(0, |(n, _)| *n),
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
     };
-    let pid = container::spawn(&setup)?;
+    let mut cgroup = ContainerCgroup::open(&cgroup_path)?;
+    let linux = bundle.spec.linux().as_ref();
+    let devices = linux
+        .and_then(|l| l.devices().as_deref())
+        .unwrap_or_default();
+    let resources = linux
+        .and_then(|l| l.resources().as_ref())
+        .map(|r| resources::complete_device_rules(r, devices));
+    let spawned = container::spawn(&setup, &mut |pid| cgroup.place(pid, resources.as_ref()));
     drop(setup);
-    record(dir, bundle, args, pid).inspect_err(|_| {
-        let _ = kill(pid, Signal::SIGKILL);
-    })
+    let recorded = spawned.and_then(|pid| {
+        record(dir, bundle, args, pid, cgroup_path).inspect_err(|_| {
+            let _ = kill(pid, Signal::SIGKILL);
+        })
+    });
+    if recorded.is_err() {
+        let _ = remove_cgroup(cgroup);
+    }
+    recorded
 }
 
 fn record(
@@ -69,12 +94,10 @@ fn record(
     bundle: &Bundle,
     args: &CreateArgs,
     pid: Pid,
+    cgroup_path: String,
 ) -> Result<ContainerState> {
     let pid_start_time = process_start_time(pid)
         .ok_or_else(|| Error::Setup("container process exited during create".to_string()))?;
-    let own_pid_namespace = NamespacePlan::from_spec(&bundle.spec)
-        .create
-        .contains(nix::sched::CloneFlags::CLONE_NEWPID);
     let state = ContainerState {
         id: dir.id().to_string(),
         status: Status::Created,
@@ -84,7 +107,7 @@ fn record(
         rootfs: bundle.rootfs.clone(),
         created: humantime::format_rfc3339_nanos(SystemTime::now()).to_string(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        own_pid_namespace,
+        cgroup_path,
     };
     dir.save(&state)?;
     if let Some(pid_file) = &args.pid_file {

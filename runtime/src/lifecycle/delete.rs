@@ -7,6 +7,7 @@ use nix::sys::signal::Signal;
 
 use super::kill::signal_all;
 use crate::error::{Error, Result};
+use crate::resources::{remove_cgroup, ContainerCgroup};
 use crate::state::{live_status, LiveProcess, Status, Store};
 
 /// How long `delete --force` waits for a killed container to exit.
@@ -31,6 +32,9 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
                 "cannot delete container {id} that is not stopped: {status}"
             )))
         }
+    }
+    if let Ok(cgroup) = ContainerCgroup::open(&state.cgroup_path) {
+        remove_cgroup(cgroup)?;
     }
     dir.remove()
 }

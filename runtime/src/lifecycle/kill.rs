@@ -3,10 +3,10 @@
 use std::str::FromStr;
 
 use nix::sys::signal::{kill as kill_pid, Signal};
-use nix::unistd::Pid;
 
 use crate::cli::KillArgs;
 use crate::error::{Error, Result};
+use crate::resources::ContainerCgroup;
 use crate::state::{live_status, ContainerState, LiveProcess, Status, Store};
 use crate::sys;
 
@@ -54,35 +54,15 @@ pub fn signal_process(process: &LiveProcess, signal: Signal) -> Result<()> {
     })
 }
 
-/// Signals every process of the container: all members of its pid namespace when it has one
-/// of its own, else just its process.
+/// Signals every process in the container's cgroup, then the container process itself.
 pub fn signal_all(state: &ContainerState, process: &LiveProcess, signal: Signal) -> Result<()> {
-    if state.own_pid_namespace {
-        for pid in pid_namespace_members(process.pid) {
-            if pid != process.pid {
-                let _ = kill_pid(pid, signal);
-            }
+    let cgroup = ContainerCgroup::open(&state.cgroup_path)?;
+    for pid in cgroup.pids()? {
+        if pid != process.pid {
+            let _ = kill_pid(pid, signal);
         }
     }
     signal_process(process, signal)
-}
-
-/// Host pids of the processes in the pid namespace of `pid`.
-fn pid_namespace_members(pid: Pid) -> Vec<Pid> {
-    let ns_of = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
-    let Some(target) = ns_of(&pid.to_string()) else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|name| {
-            let number: i32 = name.parse().ok()?;
-            (ns_of(&name)? == target).then_some(Pid::from_raw(number))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -18,12 +18,12 @@ use crate::state::Store;
 pub fn dispatch(cli: Cli) -> Result<i32> {
     let store = Store::new(&cli.root);
     match cli.command {
-        Command::Create(args) => create::create(&store, &args).map(|_| 0),
+        Command::Create(args) => create::create(&store, &args, cli.systemd_cgroup).map(|_| 0),
         Command::Start(args) => start::start(&store, &args.id).map(|_| 0),
         Command::State(args) => state::print(&store, &args.id).map(|_| 0),
         Command::Kill(args) => kill::kill(&store, &args).map(|_| 0),
         Command::Delete(args) => delete::delete(&store, &args.id, args.force).map(|_| 0),
-        Command::Run(args) => run::run(&store, &args),
+        Command::Run(args) => run::run(&store, &args, cli.systemd_cgroup),
         Command::List(args) => list::list(&store, &args).map(|_| 0),
         Command::Spec(args) => spec::write(&args).map(|_| 0),
     }

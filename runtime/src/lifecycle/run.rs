@@ -20,7 +20,7 @@ const SYNCHRONOUS: [Signal; 6] = [
 ];
 
 /// Runs the container; returns berth's exit code (the container's, 128+N if killed by N).
-pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
+pub fn run(store: &Store, args: &RunArgs, systemd_cgroup: bool) -> Result<i32> {
     let id = &args.create.id;
     let relayed = relayed_signals();
     if !args.detach {
@@ -29,7 +29,7 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
         // Blocked before the clone so no signal is lost; the container unblocks them at exec.
         relayed.thread_block().context("block signals")?;
     }
-    let (dir, state) = create::create(store, &args.create)?;
+    let (dir, state) = create::create(store, &args.create, systemd_cgroup)?;
     if let Err(e) = start::start_locked(&dir) {
         drop(dir);
         let _ = delete::delete(store, id, true);

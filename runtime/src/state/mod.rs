@@ -61,8 +61,8 @@ pub struct ContainerState {
     pub created: String,
     /// Annotations from the config.
     pub annotations: HashMap<String, String>,
-    /// Whether the container has its own pid namespace (then killing its pid 1 ends it all).
-    pub own_pid_namespace: bool,
+    /// The container's cgroup, relative to each hierarchy's root.
+    pub cgroup_path: String,
 }
 
 /// The `state` document, runc's shape: runtime.md's fields plus rootfs, created and owner.

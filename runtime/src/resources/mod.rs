@@ -1,0 +1,132 @@
+//! Cgroups: where a container's processes are accounted, limited, frozen and found. One
+//! interface over cgroup v1, v2 and hybrid hosts (the layout is detected at run time by
+//! cgroups-rs); `linux.resources` is written by cgroups-rs's OCI conversion.
+
+mod devices;
+mod path;
+
+use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+
+use crate::error::{Error, Result};
+
+pub use devices::complete_device_rules;
+pub use path::cgroup_path;
+
+/// The cgroup of one container.
+pub struct ContainerCgroup {
+    path: String,
+    manager: FsManager,
+}
+
+impl std::fmt::Debug for ContainerCgroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContainerCgroup")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl ContainerCgroup {
+    /// The cgroup at `path` (from each hierarchy's root, e.g. `/a/b`); nothing is created yet.
+    pub fn open(path: &str) -> Result<ContainerCgroup> {
+        // cgroups-rs joins the path onto each hierarchy's mount point: it must be relative.
+        let relative = path.trim_start_matches('/');
+        if relative.is_empty() {
+            return Err(cgroup_error(
+                path,
+                "open",
+                "the root cgroup cannot be a container's",
+            ));
+        }
+        let manager = FsManager::new(relative).map_err(|e| cgroup_error(path, "open", e))?;
+        Ok(ContainerCgroup {
+            path: path.to_string(),
+            manager,
+        })
+    }
+
+    /// The path given to [`ContainerCgroup::open`].
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Creates the cgroup, moves `pid` into it and applies `resources`.
+    pub fn place(&mut self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
+        self.manager
+            .add_proc(CgroupPid::from(pid.as_raw() as u64))
+            .map_err(|e| cgroup_error(&self.path, "add process", e))?;
+        if let Some(resources) = resources {
+            self.set(resources)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `resources` to the cgroup.
+    pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
+        self.manager
+            .set(resources)
+            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))
+    }
+
+    /// Host pids of every process in the cgroup.
+    pub fn pids(&self) -> Result<Vec<Pid>> {
+        let pids = self
+            .manager
+            .pids()
+            .map_err(|e| cgroup_error(&self.path, "list processes", e))?;
+        Ok(pids
+            .into_iter()
+            .map(|p| Pid::from_raw(p.pid as i32))
+            .collect())
+    }
+
+    /// Freezes (`true`) or thaws (`false`) every process in the cgroup.
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        let state = if frozen {
+            FreezerState::Frozen
+        } else {
+            FreezerState::Thawed
+        };
+        self.manager
+            .freeze(state)
+            .map_err(|e| cgroup_error(&self.path, "freezer", e))
+    }
+
+    /// Usage counters of the cgroup.
+    pub fn stats(&self) -> CgroupStats {
+        self.manager.stats()
+    }
+
+    /// Removes the cgroup (its processes must be gone).
+    pub fn destroy(mut self) -> Result<()> {
+        self.manager
+            .destroy()
+            .map_err(|e| cgroup_error(&self.path, "remove", e))
+    }
+}
+
+/// Removes a container's cgroup once its processes are gone. Killed processes leave their
+/// cgroup a moment after they die, so an `EBUSY` is retried for a while.
+pub fn remove_cgroup(cgroup: ContainerCgroup) -> Result<()> {
+    for _ in 0..REMOVE_ATTEMPTS {
+        match cgroup.pids() {
+            Ok(pids) if !pids.is_empty() => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
+    cgroup.destroy()
+}
+
+/// How many 10 ms waits [`remove_cgroup`] allows for processes to leave.
+const REMOVE_ATTEMPTS: usize = 500;
+
+fn cgroup_error(path: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Cgroup {
+        path: path.to_string(),
+        reason: format!("{what}: {e}"),
+    }
+}
