@@ -61,6 +61,88 @@ pub enum Command {
     List(ListArgs),
     /// Write a default config.json.
     Spec(SpecArgs),
+    /// Freeze every process of a running container.
+    Pause(IdArg),
+    /// Thaw a paused container.
+    Resume(IdArg),
+    /// List the processes of a container.
+    Ps(PsArgs),
+    /// Change the resource limits of a container.
+    Update(UpdateArgs),
+    /// Print resource usage (and OOM events) of a container as JSON.
+    Events(EventsArgs),
+}
+
+/// Flags of `ps`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Output format: `table` (runs ps) or `json` (host pids).
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Container id.
+    pub id: String,
+    /// Options for ps(1) (default -ef).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+/// Flags of `update`, runc's names.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Container id.
+    pub id: String,
+    /// LinuxResources JSON from a file, or `-` for stdin.
+    #[arg(short, long)]
+    pub resources: Option<PathBuf>,
+    /// Block IO weight (10-1000).
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds.
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds.
+    #[arg(long)]
+    pub cpu_quota: Option<i64>,
+    /// CPU realtime period in microseconds.
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds.
+    #[arg(long)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU shares (relative weight).
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    /// CPUs the container may use.
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use.
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (e.g. 64M; -1 for unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory soft limit.
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit.
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Maximum number of processes (-1 or 0 for unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+}
+
+/// Flags of `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Container id.
+    pub id: String,
+    /// Print the statistics once and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// Interval between statistics, e.g. 5s or 500ms.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub interval: std::time::Duration,
 }
 
 /// A container id.

@@ -23,8 +23,12 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     let state = dir.load()?;
     match live_status(&state, &dir.fifo_path()) {
         (Status::Stopped, _) | (_, None) => {}
-        (_, Some(process)) if force => {
+        (status, Some(process)) if force => {
             signal_all(&state, &process, Signal::SIGKILL)?;
+            // Frozen processes only die once thawed.
+            if status == Status::Paused {
+                ContainerCgroup::open(&state.cgroup_path)?.freeze(false)?;
+            }
             wait_for_exit(&process)?;
         }
         (status, _) => {

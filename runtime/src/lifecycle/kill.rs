@@ -7,22 +7,17 @@ use nix::sys::signal::{kill as kill_pid, Signal};
 use crate::cli::KillArgs;
 use crate::error::{Error, Result};
 use crate::resources::ContainerCgroup;
-use crate::state::{live_status, ContainerState, LiveProcess, Status, Store};
+use crate::state::{ContainerState, LiveProcess, Store};
 use crate::sys;
 
 /// Sends the signal `args` names to container `args.id`.
 pub fn kill(store: &Store, args: &KillArgs) -> Result<()> {
     let signal = parse_signal(&args.signal)?;
-    let dir = store.open_container(&args.id)?;
-    let state = dir.load()?;
-    let process = match live_status(&state, &dir.fifo_path()) {
-        (Status::Stopped, _) | (_, None) => return Err(Error::NotRunning),
-        (_, Some(process)) => process,
-    };
+    let container = super::live(store, &args.id)?;
     if args.all {
-        signal_all(&state, &process, signal)
+        signal_all(&container.state, &container.process, signal)
     } else {
-        signal_process(&process, signal)
+        signal_process(&container.process, signal)
     }
 }
 

@@ -3,16 +3,20 @@
 
 mod create;
 mod delete;
+mod events;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::{Cli, Command};
-use crate::error::Result;
-use crate::state::Store;
+use crate::error::{Error, Result};
+use crate::state::{live_status, ContainerDir, ContainerState, LiveProcess, Status, Store};
 
 /// Runs the command `cli` names; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
@@ -26,5 +30,33 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Run(args) => run::run(&store, &args, cli.systemd_cgroup),
         Command::List(args) => list::list(&store, &args).map(|_| 0),
         Command::Spec(args) => spec::write(&args).map(|_| 0),
+        Command::Pause(args) => pause::pause(&store, &args.id).map(|_| 0),
+        Command::Resume(args) => pause::resume(&store, &args.id).map(|_| 0),
+        Command::Ps(args) => ps::ps(&store, &args).map(|_| 0),
+        Command::Update(args) => update::update(&store, &args).map(|_| 0),
+        Command::Events(args) => events::events(&store, &args).map(|_| 0),
+    }
+}
+
+/// A container that exists and has not stopped, with its directory locked.
+pub(crate) struct Live {
+    dir: ContainerDir,
+    state: ContainerState,
+    status: Status,
+    process: LiveProcess,
+}
+
+/// Opens container `id`; fails with "container not running" if it has stopped.
+pub(crate) fn live(store: &Store, id: &str) -> Result<Live> {
+    let dir = store.open_container(id)?;
+    let state = dir.load()?;
+    match live_status(&state, &dir.fifo_path()) {
+        (Status::Stopped, _) | (_, None) => Err(Error::NotRunning),
+        (status, Some(process)) => Ok(Live {
+            dir,
+            state,
+            status,
+            process,
+        }),
     }
 }

@@ -99,6 +99,23 @@ impl ContainerCgroup {
         self.manager.stats()
     }
 
+    /// How many times the kernel's OOM killer has killed a process of this cgroup.
+    pub fn oom_kills(&self) -> Option<u64> {
+        let root = std::path::Path::new("/sys/fs/cgroup");
+        let relative = self.path.trim_start_matches('/');
+        let file = if self.manager.v2() {
+            root.join(relative).join("memory.events")
+        } else {
+            root.join("memory")
+                .join(relative)
+                .join("memory.oom_control")
+        };
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse().ok())
+    }
+
     /// Removes the cgroup (its processes must be gone).
     pub fn destroy(mut self) -> Result<()> {
         self.manager
