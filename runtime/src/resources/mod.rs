@@ -4,12 +4,18 @@
 
 mod devices;
 mod path;
+mod unified;
+
+use std::path::Path;
 
 use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
 use crate::error::{Error, Result};
+
+/// Where the cgroup hierarchies are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 pub use devices::complete_device_rules;
 pub use path::cgroup_path;
@@ -67,7 +73,15 @@ impl ContainerCgroup {
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
         self.manager
             .set(resources)
-            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))
+            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
+        unified::apply(resources, self.v2_dir().as_deref())
+    }
+
+    /// The cgroup's directory on a pure cgroup v2 host.
+    fn v2_dir(&self) -> Option<std::path::PathBuf> {
+        self.manager
+            .v2()
+            .then(|| Path::new(CGROUP_ROOT).join(self.path.trim_start_matches('/')))
     }
 
     /// Host pids of every process in the cgroup.
@@ -101,14 +115,12 @@ impl ContainerCgroup {
 
     /// How many times the kernel's OOM killer has killed a process of this cgroup.
     pub fn oom_kills(&self) -> Option<u64> {
-        let root = std::path::Path::new("/sys/fs/cgroup");
-        let relative = self.path.trim_start_matches('/');
-        let file = if self.manager.v2() {
-            root.join(relative).join("memory.events")
-        } else {
-            root.join("memory")
-                .join(relative)
-                .join("memory.oom_control")
+        let file = match self.v2_dir() {
+            Some(dir) => dir.join("memory.events"),
+            None => Path::new(CGROUP_ROOT)
+                .join("memory")
+                .join(self.path.trim_start_matches('/'))
+                .join("memory.oom_control"),
         };
         let text = std::fs::read_to_string(file).ok()?;
         text.lines()
