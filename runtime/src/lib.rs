@@ -15,7 +15,7 @@ mod passwd;
 pub mod resources;
 pub mod spec;
 pub mod state;
-mod sys;
+pub(crate) mod sys;
 
 /// The runtime-spec version berth implements and reports.
 pub const SPEC_VERSION: &str = "1.3.0";

@@ -2,17 +2,20 @@
 //! interface over cgroup v1, v2 and hybrid hosts (the layout is detected at run time by
 //! cgroups-rs); `linux.resources` is written by cgroups-rs's OCI conversion.
 
+mod device_filter;
 mod devices;
 mod path;
 mod unified;
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager};
 use nix::unistd::Pid;
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// Where the cgroup hierarchies are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -71,10 +74,41 @@ impl ContainerCgroup {
 
     /// Applies `resources` to the cgroup.
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
-        self.manager
-            .set(resources)
-            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
-        unified::apply(resources, self.v2_dir().as_deref())
+        let v2_dir = self.v2_dir();
+        match (&v2_dir, resources.devices()) {
+            // v2 has no devices files: the rules become an eBPF program instead.
+            (Some(dir), Some(rules)) => {
+                let mut rest = resources.clone();
+                rest.set_devices(None);
+                self.manager
+                    .set(&rest)
+                    .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
+                self.attach_device_filter(dir, rules)?;
+            }
+            _ => self
+                .manager
+                .set(resources)
+                .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?,
+        }
+        unified::apply(resources, v2_dir.as_deref())
+    }
+
+    /// Loads `rules` as a device program, attaches it, then detaches the ones it replaces.
+    fn attach_device_filter(&self, dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
+        let error = |what: &str, e: std::io::Error| {
+            cgroup_error(
+                &self.path,
+                "linux.resources.devices",
+                format!("{what}: {e}"),
+            )
+        };
+        let program = sys::bpf::load_device_program(&device_filter::compile(rules))
+            .map_err(|e| error("load eBPF device program", e))?;
+        let cgroup = std::fs::File::open(dir).map_err(|e| error("open cgroup", e))?;
+        sys::bpf::attach_device_program(cgroup.as_fd(), program.as_fd())
+            .map_err(|e| error("attach eBPF device program", e))?;
+        sys::bpf::detach_device_programs_except(cgroup.as_fd(), program.as_fd())
+            .map_err(|e| error("detach replaced device programs", e))
     }
 
     /// The cgroup's directory on a pure cgroup v2 host.

@@ -1,6 +1,8 @@
 //! Thin wrappers over the few system calls that nix does not offer. Every `unsafe` block of
 //! berth lives here, each with the reason it is sound.
 
+pub mod bpf;
+
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
