@@ -4,8 +4,8 @@
 
 mod device_filter;
 mod devices;
+mod direct;
 mod path;
-mod unified;
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -74,6 +74,7 @@ impl ContainerCgroup {
 
     /// Applies `resources` to the cgroup.
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
+        self.check_before_update(resources)?;
         let v2_dir = self.v2_dir();
         match (&v2_dir, resources.devices()) {
             // v2 has no devices files: the rules become an eBPF program instead.
@@ -90,7 +91,36 @@ impl ContainerCgroup {
                 .set(resources)
                 .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?,
         }
-        unified::apply(resources, v2_dir.as_deref())
+        let relative = self.path.trim_start_matches('/');
+        let dirs = match &v2_dir {
+            Some(dir) => direct::CgroupDirs::V2(dir),
+            None => direct::CgroupDirs::V1 {
+                root: Path::new(CGROUP_ROOT),
+                relative,
+            },
+        };
+        direct::apply(resources, dirs)
+    }
+
+    /// `memory.checkBeforeUpdate`: a new limit below the current usage is refused.
+    fn check_before_update(&self, resources: &LinuxResources) -> Result<()> {
+        let Some(memory) = resources.memory() else {
+            return Ok(());
+        };
+        let Some(limit) = memory.limit().filter(|l| *l > 0) else {
+            return Ok(());
+        };
+        if !memory.check_before_update().unwrap_or(false) {
+            return Ok(());
+        }
+        let usage = self.stats().memory.memory.map_or(0, |m| m.usage);
+        if (limit as u64) < usage {
+            return Err(Error::config(
+                "linux.resources.memory.checkBeforeUpdate",
+                format!("the new limit {limit} is below the current usage {usage}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Loads `rules` as a device program, attaches it, then detaches the ones it replaces.
