@@ -4,6 +4,7 @@
 #   make demo          build, then run a hello-world container with berth (root)
 #   make test          unit tests, then the conformance suite against berth (root)
 #   make conformance   only the end-to-end suite; RUNTIME=/usr/sbin/runc to test runc
+#   make vm-check      the cgroup tests inside a pure cgroup v2 VM (QEMU, root)
 #   make lint          rustfmt --check and clippy -D warnings
 #   make bench         berth vs runc vs crun timings (bench/bench.sh, root)
 #   make install       copy berth to $(PREFIX)/bin (default /usr/local)
@@ -46,7 +47,7 @@ BENCH_ARGS ?=
 PREFIX ?= /usr/local
 
 .DEFAULT_GOAL := build
-.PHONY: build build-fixtures busybox demo test unit conformance lint bench install clean help
+.PHONY: build build-fixtures busybox demo test unit conformance vm-check lint bench install clean help
 
 help:
 	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -77,7 +78,7 @@ demo: build busybox
 	echo "+ berth --root $$tmp/root run -b $$tmp/bundle $$id"; \
 	"$(BERTH)" --root "$$tmp/root" run -b "$$tmp/bundle" "$$id"
 
-test: build unit conformance
+test: build unit conformance vm-check
 
 unit: build
 	BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test --workspace --exclude conformance
@@ -87,6 +88,16 @@ conformance: $(if $(filter $(BERTH),$(RUNTIME)),build,build-fixtures) busybox
 	@[ "$$(id -u)" = 0 ] || { echo "make conformance: the end-to-end suite runs containers and needs root" >&2; exit 1; }
 	@echo "conformance: RUNTIME=$(RUNTIME)"
 	RUNTIME="$(RUNTIME)" BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test -p conformance -- --test-threads=$(CONFORMANCE_THREADS)
+
+# The cgroup tests again, on a pure cgroup v2 system: a small VM (vm/run-in-vm.sh) boots
+# Debian's kernel with cgroup_no_v1=all and runs the conformance binary against berth.
+vm-check: build busybox
+	@[ "$$(id -u)" = 0 ] || { echo "make vm-check: needs root" >&2; exit 1; }
+	@suite=$$($(CARGO) test -p conformance --no-run 2>&1 | sed -n 's/.*tests\/main.rs (\(.*\))/\1/p' | head -n 1); \
+	[ -n "$$suite" ] || { echo "make vm-check: cannot build the conformance suite" >&2; exit 1; }; \
+	echo "vm-check: cgroup tests on pure cgroup v2 ($$suite)"; \
+	RUNTIME="$(RUNTIME)" BERTH_PROBE="$(BERTH_PROBE)" vm/run-in-vm.sh --timeout 900 -- \
+		"$$suite" cgroup --test-threads=1
 
 lint:
 	$(CARGO) fmt --all -- --check

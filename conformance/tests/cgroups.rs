@@ -304,3 +304,30 @@ fn cgroup_systemd_driver_without_systemd_is_a_clear_error() {
     .output()
     .failed();
 }
+
+#[test]
+fn cgroup_device_not_allowed_cannot_be_opened() {
+    let ctx = Ctx::new("cg-devices");
+    // Deny everything; the runtime adds the default devices and mknod of any device (runc's
+    // rules), so /dev/null opens but a node made for /dev/mem (c 1:1) does not.
+    let spec = edit(
+        &sh_spec(
+            "mknod /tmp/mem c 1 1 || exit 3; head -c 1 /dev/null || exit 4; \
+             head -c 1 /tmp/mem; echo status=$?",
+        ),
+        |v| {
+            v["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+            for set in ["bounding", "effective", "permitted"] {
+                v["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_MKNOD"));
+            }
+        },
+    );
+    let (_, out) = ctx.run(&ctx.bundle(&spec));
+    out.ok();
+    let stderr = std::fs::read_to_string(&out.stderr_path).unwrap_or_default();
+    assert!(out.stdout.contains("status=1"), "{} / {stderr}", out.stdout);
+    assert!(stderr.contains("Operation not permitted"), "{stderr}");
+}
