@@ -31,15 +31,65 @@ impl CgroupDirs<'_> {
     }
 }
 
-/// Applies what cgroups-rs leaves out.
+/// Applies what cgroups-rs leaves out (see [`for_cgroups_rs`] for what it is not given).
 pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
     check_memory(resources)?;
     apply_cpu(resources, dirs)?;
+    apply_blkio_weight_v2(resources, dirs)?;
+    apply_use_hierarchy(resources, dirs)?;
     let v2_dir = match dirs {
         CgroupDirs::V2(dir) => Some(dir),
         CgroupDirs::V1 { .. } => None,
     };
     apply_v2_only(resources, v2_dir)
+}
+
+/// What cgroups-rs is given: on v2, the block IO weight is written here instead, converted.
+pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> LinuxResources {
+    let mut rest = resources.clone();
+    if let (CgroupDirs::V2(_), Some(blkio)) = (dirs, resources.block_io()) {
+        let mut blkio = blkio.clone();
+        blkio.set_weight(None);
+        rest.set_block_io(Some(blkio));
+    }
+    rest
+}
+
+/// v2 block IO weight: `io.bfq.weight` takes the v1 value where BFQ is in use; otherwise
+/// `io.weight` takes it converted from 10..1000 to 1..10000, as runc does.
+fn apply_blkio_weight_v2(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let (CgroupDirs::V2(_), Some(weight)) =
+        (dirs, resources.block_io().as_ref().and_then(|b| b.weight()))
+    else {
+        return Ok(());
+    };
+    let field = "linux.resources.blockIO.weight";
+    let bfq = dirs.file("io", "io.bfq.weight");
+    let (file, value) = if bfq.exists() {
+        (bfq, weight.to_string())
+    } else {
+        let converted = 1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990;
+        (dirs.file("io", "io.weight"), format!("default {converted}"))
+    };
+    std::fs::write(&file, &value)
+        .map_err(|e| Error::config(field, format!("write {value} to {}: {e}", file.display())))
+}
+
+/// v1 `memory.use_hierarchy` (v2 is always hierarchical).
+fn apply_use_hierarchy(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let (CgroupDirs::V1 { .. }, Some(on)) =
+        (dirs, resources.memory().and_then(|m| m.use_hierarchy()))
+    else {
+        return Ok(());
+    };
+    let file = dirs.file("memory", "memory.use_hierarchy");
+    let value = if on { "1" } else { "0" };
+    std::fs::write(&file, value).map_err(|e| {
+        Error::config(
+            "linux.resources.memory.useHierarchy",
+            format!("write {value} to {}: {e}", file.display()),
+        )
+    })
 }
 
 fn check_memory(resources: &LinuxResources) -> Result<()> {

@@ -76,21 +76,6 @@ impl ContainerCgroup {
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
         self.check_before_update(resources)?;
         let v2_dir = self.v2_dir();
-        match (&v2_dir, resources.devices()) {
-            // v2 has no devices files: the rules become an eBPF program instead.
-            (Some(dir), Some(rules)) => {
-                let mut rest = resources.clone();
-                rest.set_devices(None);
-                self.manager
-                    .set(&rest)
-                    .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
-                self.attach_device_filter(dir, rules)?;
-            }
-            _ => self
-                .manager
-                .set(resources)
-                .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?,
-        }
         let relative = self.path.trim_start_matches('/');
         let dirs = match &v2_dir {
             Some(dir) => direct::CgroupDirs::V2(dir),
@@ -99,6 +84,21 @@ impl ContainerCgroup {
                 relative,
             },
         };
+        let mut rest = direct::for_cgroups_rs(resources, dirs);
+        // v2 has no devices files: the rules become an eBPF program instead.
+        let v2_devices = match (&v2_dir, rest.devices().clone()) {
+            (Some(dir), Some(rules)) => {
+                rest.set_devices(None);
+                Some((dir, rules))
+            }
+            _ => None,
+        };
+        self.manager
+            .set(&rest)
+            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
+        if let Some((dir, rules)) = v2_devices {
+            self.attach_device_filter(dir, &rules)?;
+        }
         direct::apply(resources, dirs)
     }
 
