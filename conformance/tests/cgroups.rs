@@ -61,6 +61,28 @@ fn pids_max(pid: i32) -> String {
     read(&cgroup_file(pid, "pids", "pids.max", "pids.max"))
 }
 
+/// Waits until `ps --format json` lists `count` processes of container `id`; returns them.
+fn wait_for_processes(ctx: &Ctx, id: &str, count: usize) -> Vec<i32> {
+    let mut pids = Vec::new();
+    wait_for(
+        &format!("{count} processes"),
+        Duration::from_secs(5),
+        || {
+            pids = ctx
+                .rt(&["ps", "--format", "json", id])
+                .ok()
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_i64().unwrap() as i32)
+                .collect();
+            pids.len() == count
+        },
+    );
+    pids
+}
+
 fn with_resources(script: &str, resources: serde_json::Value) -> oci_spec::runtime::Spec {
     edit(&sh_spec(script), |v| v["linux"]["resources"] = resources)
 }
@@ -186,19 +208,7 @@ fn cgroup_update_changes_live_limits() {
 fn cgroup_ps_and_events_see_the_processes() {
     let ctx = Ctx::new("cg-ps");
     let (c, pid) = started(&ctx, "sleep 100 & exec sleep 101", json!({}));
-    let mut pids = Vec::new();
-    wait_for("two processes", Duration::from_secs(5), || {
-        pids = ctx
-            .rt(&["ps", "--format", "json", &c.id])
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_i64().unwrap() as i32)
-            .collect();
-        pids.len() == 2
-    });
+    let pids = wait_for_processes(&ctx, &c.id, 2);
     assert!(
         pids.contains(&pid),
         "{pids:?} holds the container process {pid}"
@@ -229,19 +239,7 @@ fn cgroup_delete_force_kills_every_process_and_removes_the_cgroup() {
         .parent()
         .unwrap()
         .to_path_buf();
-    let mut pids: Vec<i32> = Vec::new();
-    wait_for("three processes", Duration::from_secs(5), || {
-        pids = ctx
-            .rt(&["ps", "--format", "json", &c.id])
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_i64().unwrap() as i32)
-            .collect();
-        pids.len() == 3
-    });
+    let pids = wait_for_processes(&ctx, &c.id, 3);
     for p in &pids {
         ctx.remember_pid(*p);
     }
