@@ -621,6 +621,7 @@ pub struct Ctx {
     pids: Mutex<Vec<(i32, u64)>>,
     helpers: Mutex<Vec<Child>>,
     own_mounts: Mutex<Vec<PathBuf>>,
+    cgroup_names: Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -650,6 +651,7 @@ impl Ctx {
             pids: Mutex::new(Vec::new()),
             helpers: Mutex::new(Vec::new()),
             own_mounts: Mutex::new(Vec::new()),
+            cgroup_names: Mutex::new(Vec::new()),
         }
     }
 
@@ -677,6 +679,20 @@ impl Ctx {
         );
         self.ids.lock().unwrap().push(id.clone());
         id
+    }
+
+    /// A unique absolute `linux.cgroupsPath`, `/berthtest-<name>-<pid>-<n>`. Like an id, its
+    /// name is part of the leak check: a cgroup directory with that name left in any hierarchy
+    /// (also under a relative parent) fails the test.
+    pub fn new_cgroups_path(&self) -> String {
+        let name = format!(
+            "berthtest-{}-{}-{}",
+            self.name.replace('_', "-"),
+            std::process::id(),
+            self.next()
+        );
+        self.cgroup_names.lock().unwrap().push(name.clone());
+        format!("/{name}")
     }
 
     /// A new private dir under the test's temp dir.
@@ -934,8 +950,9 @@ impl Ctx {
         for m in mounts_under(&self.dir).iter().rev() {
             lazy_umount(m);
         }
-        for id in &ids {
-            for d in cgroup_dirs_named(id) {
+        let cgroup_names = std::mem::take(&mut *self.cgroup_names.lock().unwrap());
+        for name in ids.iter().chain(&cgroup_names) {
+            for d in cgroup_dirs_named(name) {
                 leaks.push(format!("cgroup left at {}", d.display()));
                 let _ = std::fs::remove_dir(&d);
             }
@@ -1067,6 +1084,167 @@ pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     find_named(Path::new("/sys/fs/cgroup"), id, 6, true, &mut out);
     out
+}
+
+// ------------------------------------------------------------------------------------ cgroups
+
+/// Where the host's cgroup hierarchies are mounted.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// True when `/sys/fs/cgroup` itself is cgroup2 (statfs magic `CGROUP2_SUPER_MAGIC`): a pure
+/// cgroup v2 host. False on v1 and hybrid hosts (v1 controllers, cgroup2 at `unified/`).
+pub fn cgroup_v2() -> bool {
+    static V2: OnceLock<bool> = OnceLock::new();
+    *V2.get_or_init(|| {
+        // SAFETY: a zeroed statfs is a valid out-parameter; the path is NUL-terminated.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::statfs(c"/sys/fs/cgroup".as_ptr(), &mut st) };
+        assert_eq!(
+            rc,
+            0,
+            "statfs /sys/fs/cgroup: {}",
+            std::io::Error::last_os_error()
+        );
+        st.f_type == libc::CGROUP2_SUPER_MAGIC
+    })
+}
+
+/// `v1` on a v1 or hybrid host, `v2` on a pure cgroup v2 host.
+pub fn by_layout<T>(v1: T, v2: T) -> T {
+    if cgroup_v2() {
+        v2
+    } else {
+        v1
+    }
+}
+
+/// One cgroup hierarchy mounted on the host (a line of /proc/self/mountinfo).
+#[derive(Debug, Clone)]
+pub struct CgroupMount {
+    /// Where it is mounted, e.g. `/sys/fs/cgroup/cpu,cpuacct` or `/sys/fs/cgroup`.
+    pub point: PathBuf,
+    /// The cgroup of the hierarchy shown at `point` (`/` unless mounted from a namespace).
+    pub root: String,
+    /// v1: its controllers and `name=` options (`["cpu", "cpuacct"]`); cgroup2: empty.
+    pub controllers: Vec<String>,
+    pub v2: bool,
+}
+
+/// The host's cgroup and cgroup2 mounts.
+pub fn cgroup_mounts() -> Vec<CgroupMount> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("read host mountinfo")
+        .lines()
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split(' ').collect();
+            let sep = fields.iter().position(|f| *f == "-")?;
+            let (fs_type, options) = (*fields.get(sep + 1)?, *fields.get(sep + 3)?);
+            let v2 = match fs_type {
+                "cgroup2" => true,
+                "cgroup" => false,
+                _ => return None,
+            };
+            let controllers = if v2 {
+                Vec::new()
+            } else {
+                options
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains("release_agent"))
+                    .map(str::to_string)
+                    .collect()
+            };
+            Some(CgroupMount {
+                point: PathBuf::from(unescape_mount(fields[4])),
+                root: unescape_mount(fields[3]),
+                controllers,
+                v2,
+            })
+        })
+        .collect()
+}
+
+/// The mount holding `controller` (`"memory"`, `"cpu"`, ..., `"name=systemd"`): on a pure v2
+/// host the cgroup2 mount at /sys/fs/cgroup for every controller; on v1 the hierarchy whose
+/// options name it. None when the controller is not mounted.
+pub fn cgroup_mount(controller: &str) -> Option<CgroupMount> {
+    let v2 = cgroup_v2();
+    cgroup_mounts().into_iter().find(|m| {
+        if v2 {
+            m.v2 && m.point == Path::new(CGROUP_ROOT)
+        } else {
+            !m.v2 && m.controllers.iter().any(|c| c == controller)
+        }
+    })
+}
+
+/// The cgroup of `pid` for `controller` as `/proc/<pid>/cgroup` names it (v2: the `0::`
+/// line), e.g. `/berthtest-x`. None if the process is gone or has no such line.
+pub fn cgroup_of(pid: i32, controller: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    cgroup_line(&text, controller).map(str::to_string)
+}
+
+/// The path for `controller` in /proc/PID/cgroup `text` (v2: the `0::` line).
+pub fn cgroup_line<'a>(text: &'a str, controller: &str) -> Option<&'a str> {
+    let v2 = cgroup_v2();
+    text.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (hid, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let hit = if v2 {
+            hid == "0" && controllers.is_empty()
+        } else {
+            controllers.split(',').any(|c| c == controller)
+        };
+        hit.then_some(path)
+    })
+}
+
+/// The host directory of the cgroup `path` (as /proc/PID/cgroup or an absolute cgroupsPath
+/// names it) in the hierarchy of `controller`.
+#[track_caller]
+pub fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
+    let m = cgroup_mount(controller)
+        .unwrap_or_else(|| panic!("no cgroup hierarchy with the {controller} controller"));
+    let rel = path
+        .strip_prefix(m.root.as_str())
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    m.point.join(rel)
+}
+
+/// The host directory of the cgroup of process `pid` for `controller`.
+#[track_caller]
+pub fn cgroup_dir_of(pid: i32, controller: &str) -> PathBuf {
+    let path = cgroup_of(pid, controller)
+        .unwrap_or_else(|| panic!("process {pid} has no {controller} cgroup"));
+    cgroup_dir(controller, &path)
+}
+
+/// The directories the absolute cgroup `path` has in any host hierarchy (none once deleted).
+pub fn cgroup_dirs_at(path: &str) -> Vec<PathBuf> {
+    cgroup_mounts()
+        .iter()
+        .map(|m| m.point.join(path.trim_start_matches('/')))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// Reads a cgroup interface file, trimmed.
+#[track_caller]
+pub fn read_cgroup_file(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// The number after `key` in a flat-keyed cgroup file (`memory.events`, `pids.events`,
+/// `memory.oom_control`): `"oom_kill 1\n..."` -> 1.
+pub fn keyed_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
 }
 
 // ------------------------------------------------------------------------------------ probe

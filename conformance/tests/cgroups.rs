@@ -1,331 +1,814 @@
-//! config-linux.md "Control groups": `linux.resources` applied to the container's cgroup before
-//! it runs, enforced, changed by `update`, frozen by `pause`, listed by `ps`, reported by
-//! `events`, and removed by `delete`. Every test is named `cgroup_*` and reads v1 or v2 files
-//! as the host has them, so the same tests run on hybrid hosts and on pure cgroup v2.
+//! config-linux.md "Control groups": `linux.cgroupsPath` and `linux.resources` applied before
+//! the process runs, seen from the host and from inside, enforced (memory, pids, devices),
+//! changed by `update`, frozen by `pause`, listed by `ps`, reported by `events --stats`,
+//! signalled by `kill --all`, and removed by `delete`, also after a failed `create`.
+//!
+//! Every test is named `cgroup_*`: `make vm-check` runs exactly these on a pure cgroup v2 VM. So
+//! each reads the files of the layout the host has ([`cgroup_v2`]): v1 (and hybrid) files under
+//! `/sys/fs/cgroup/<controller>/`, or the v2 names under `/sys/fs/cgroup/`, with runc's
+//! conversions of v1 values (`cpu.shares` -> `cpu.weight`, blkio weight -> `io.weight`). Device
+//! rules are an eBPF program on v2, so they are tested by behaviour (on v1 also by
+//! `devices.list`). Every container gets a fresh `cgroupsPath` from [`Ctx::new_cgroups_path`]
+//! (the leak check covers it) and every test asserts that its cgroup is gone after `delete`.
 
+use conformance::*;
+use oci_spec::runtime::{ContainerState, Spec};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance::*;
-use oci_spec::runtime::ContainerState;
-use serde_json::json;
+/// The v1 controllers a runtime puts a container in (a hybrid host's `name=systemd` and
+/// `unified` hierarchies hold no resources, and the spec says nothing about them).
+const V1_CONTROLLERS: [&str; 8] = [
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+];
 
-/// True on a pure cgroup v2 host.
-fn unified() -> bool {
-    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+// ------------------------------------------------------------------------------------ specs
+
+/// `spec` placed in a fresh cgroupsPath, with `resources` (an object of LinuxResources
+/// sections) added to its own (the base spec's "deny all devices" rule stays first).
+fn in_new_cgroup(ctx: &Ctx, spec: &Spec, resources: Value) -> (Spec, String) {
+    let path = ctx.new_cgroups_path();
+    let spec = edit(spec, |v| {
+        v["linux"]["cgroupsPath"] = json!(path);
+        let own = &mut v["linux"]["resources"];
+        for (k, section) in resources.as_object().expect("resources is an object") {
+            own[k] = section.clone();
+        }
+    });
+    (spec, path)
 }
 
-/// The host path of `file` in the cgroup of `pid` for `controller` (v1) or in its v2 cgroup.
-fn cgroup_file(pid: i32, controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
-    let membership = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let line = membership
-        .lines()
-        .find(|l| {
-            let mut parts = l.splitn(3, ':');
-            let (id, controllers) = (parts.next().unwrap(), parts.next().unwrap_or(""));
-            if unified() {
-                id == "0"
-            } else {
-                controllers.split(',').any(|c| c == controller)
-            }
-        })
-        .unwrap_or_else(|| panic!("no {controller} cgroup for {pid}: {membership}"));
-    let path = line.splitn(3, ':').nth(2).unwrap().trim_start_matches('/');
-    if unified() {
-        PathBuf::from("/sys/fs/cgroup").join(path).join(v2_file)
-    } else {
-        PathBuf::from("/sys/fs/cgroup")
-            .join(controller)
-            .join(path)
-            .join(v1_file)
+/// `spec` with its own cgroup namespace and the cgroup filesystem mounted read-only at
+/// /sys/fs/cgroup: the container sees its own cgroup as the root of every hierarchy there.
+fn with_cgroup_view(spec: &Spec) -> Spec {
+    let spec = with_mounts(
+        spec,
+        json!([{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]),
+    );
+    edit(&spec, |v| {
+        let ns = v["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        ns.push(json!({"type": "cgroup"}));
+    })
+}
+
+/// `spec` in the host's pid namespace: killing the container's first process then leaves its
+/// children running, so only a runtime that signals the whole cgroup gets rid of them.
+fn in_host_pid_ns(spec: &Spec) -> Spec {
+    edit(spec, |v| {
+        let ns = v["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        ns.retain(|n| n["type"] != "pid");
+    })
+}
+
+// ------------------------------------------------------------------------------------ files
+
+/// One cgroup interface file and the content expected in it.
+#[derive(Debug, Clone)]
+struct Want {
+    controller: &'static str,
+    file: &'static str,
+    value: String,
+}
+
+impl Want {
+    fn new(controller: &'static str, file: &'static str, value: impl ToString) -> Want {
+        Want {
+            controller,
+            file,
+            value: value.to_string(),
+        }
+    }
+
+    /// Where the container sees this file through [`with_cgroup_view`]: its cgroup is the root
+    /// of the hierarchy, mounted where the host mounts it.
+    fn inside_path(&self) -> PathBuf {
+        let m = cgroup_mount(self.controller)
+            .unwrap_or_else(|| panic!("no {} hierarchy", self.controller));
+        m.point.join(self.file)
     }
 }
 
-fn read(path: &PathBuf) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .trim()
-        .to_string()
-}
-
-fn memory_limit(pid: i32) -> String {
-    read(&cgroup_file(
-        pid,
+fn memory_limit(bytes: u64) -> Want {
+    Want::new(
         "memory",
-        "memory.limit_in_bytes",
-        "memory.max",
-    ))
+        by_layout("memory.limit_in_bytes", "memory.max"),
+        bytes,
+    )
 }
 
-fn pids_max(pid: i32) -> String {
-    read(&cgroup_file(pid, "pids", "pids.max", "pids.max"))
+fn pids_max(n: u64) -> Want {
+    Want::new("pids", "pids.max", n)
 }
 
-/// Waits until `ps --format json` lists `count` processes of container `id`; returns them.
-fn wait_for_processes(ctx: &Ctx, id: &str, count: usize) -> Vec<i32> {
-    let mut pids = Vec::new();
-    wait_for(
-        &format!("{count} processes"),
-        Duration::from_secs(5),
-        || {
-            pids = ctx
-                .rt(&["ps", "--format", "json", id])
-                .ok()
-                .json()
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_i64().unwrap() as i32)
-                .collect();
-            pids.len() == count
-        },
+/// runc's v2 mapping of `cpu.shares` [2, 262144] onto `cpu.weight` [1, 10000].
+fn cpu_shares(shares: u64) -> Want {
+    by_layout(
+        Want::new("cpu", "cpu.shares", shares),
+        Want::new("cpu", "cpu.weight", 1 + (shares - 2) * 9999 / 262142),
+    )
+}
+
+fn cpu_quota(quota: u64, period: u64) -> Vec<Want> {
+    by_layout(
+        vec![
+            Want::new("cpu", "cpu.cfs_quota_us", quota),
+            Want::new("cpu", "cpu.cfs_period_us", period),
+        ],
+        vec![Want::new("cpu", "cpu.max", format!("{quota} {period}"))],
+    )
+}
+
+fn cpuset_cpus(cpus: &str) -> Want {
+    Want::new("cpuset", "cpuset.cpus", cpus)
+}
+
+/// The file a blkio weight of `weight` lands in, and its content, on this host: v1
+/// `blkio.weight` or `blkio.bfq.weight`; v2 `io.bfq.weight`, else `io.weight` with runc's
+/// conversion from [10, 1000] to [1, 10000]. Which ones exist depends on the I/O scheduler,
+/// so it looks in a scratch cgroup (the root has none of them). None when there is none.
+fn blkio_weight(ctx: &Ctx, weight: u64) -> Option<Want> {
+    cgroup_mount("blkio")?;
+    let scratch = cgroup_dir("blkio", &ctx.new_cgroups_path());
+    std::fs::create_dir(&scratch).ok()?;
+    let has = |f: &str| scratch.join(f).exists();
+    let want = if cgroup_v2() {
+        if has("io.bfq.weight") {
+            Some(Want::new(
+                "io",
+                "io.bfq.weight",
+                format!("default {weight}"),
+            ))
+        } else if has("io.weight") {
+            let converted = 1 + (weight - 10) * 9999 / 990;
+            Some(Want::new("io", "io.weight", format!("default {converted}")))
+        } else {
+            None
+        }
+    } else {
+        ["blkio.weight", "blkio.bfq.weight"]
+            .into_iter()
+            .find(|f| has(f))
+            .map(|f| Want::new("blkio", f, weight))
+    };
+    std::fs::remove_dir(&scratch).expect("remove the scratch cgroup");
+    want
+}
+
+/// The file showing whether a cgroup is frozen, and its content when `frozen` or not. v1's
+/// `freezer.state` passes through FREEZING, so callers poll.
+fn freezer(frozen: bool) -> Want {
+    by_layout(
+        Want::new(
+            "freezer",
+            "freezer.state",
+            if frozen { "FROZEN" } else { "THAWED" },
+        ),
+        Want::new("freezer", "cgroup.freeze", u8::from(frozen)),
+    )
+}
+
+/// The flat-keyed file counting OOM kills in a memory cgroup (key `oom_kill`).
+fn oom_counter() -> Want {
+    Want::new(
+        "memory",
+        by_layout("memory.oom_control", "memory.events"),
+        "",
+    )
+}
+
+/// Only the first line counts: `io.weight` lists per-device weights after `default N`.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+/// The `NAME=CONTENT` lines the container prints for `wants` (see [`report_script`]).
+fn inside_values(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A script printing `FILE=FIRST-LINE` for each of `wants` as the container sees it, then
+/// staying alive for the host to look.
+fn report_script(wants: &[Want]) -> String {
+    let mut script = String::new();
+    for w in wants {
+        script += &format!(
+            "echo {}=\"$(head -n 1 {})\"; ",
+            w.file,
+            sh_quote(&w.inside_path().display().to_string())
+        );
+    }
+    script + "echo done=1; exec sleep 100"
+}
+
+// ------------------------------------------------------------------------------------ containers
+
+/// A container in its own cgroup: its id, the configured cgroupsPath and its first process.
+struct Cg<'a> {
+    ctx: &'a Ctx,
+    c: Container,
+    path: String,
+    pid: i32,
+}
+
+impl<'a> Cg<'a> {
+    /// `create` only: the process waits in its cgroup for `start`.
+    fn create(ctx: &'a Ctx, (spec, path): (Spec, String)) -> Cg<'a> {
+        let c = ctx.create(&ctx.bundle(&spec));
+        let pid = ctx.state(&c.id).pid();
+        Cg { ctx, c, path, pid }
+    }
+
+    /// `create` + `start`.
+    fn start(ctx: &'a Ctx, spec_and_path: (Spec, String)) -> Cg<'a> {
+        let cg = Cg::create(ctx, spec_and_path);
+        ctx.rt(&["start", &cg.c.id]).ok();
+        cg
+    }
+
+    fn id(&self) -> &str {
+        &self.c.id
+    }
+
+    /// The host path of `file` in the container's cgroup for `controller`, found from
+    /// `/proc/<pid>/cgroup` of its first process.
+    #[track_caller]
+    fn host_file(&self, controller: &str, file: &str) -> PathBuf {
+        cgroup_dir_of(self.pid, controller).join(file)
+    }
+
+    #[track_caller]
+    fn read(&self, w: &Want) -> String {
+        read_cgroup_file(&self.host_file(w.controller, w.file))
+    }
+
+    /// Asserts every file of `wants`, read from the host.
+    #[track_caller]
+    fn assert_host(&self, wants: &[Want]) {
+        for w in wants {
+            assert_eq!(
+                first_line(&self.read(w)),
+                w.value,
+                "host {}",
+                self.host_file(w.controller, w.file).display()
+            );
+        }
+    }
+
+    /// Polls until `w`'s file reads as expected (for states the kernel reaches asynchronously).
+    #[track_caller]
+    fn wait_host(&self, w: &Want) {
+        wait_for(
+            &format!("{} to read {:?}", w.file, w.value),
+            Duration::from_secs(5),
+            || first_line(&self.read(w)) == w.value,
+        );
+    }
+
+    /// The value of `key` in the flat-keyed file of `w` (`pids.events`, `memory.events`).
+    #[track_caller]
+    fn keyed(&self, w: &Want, key: &str) -> u64 {
+        let text = self.read(w);
+        keyed_value(&text, key).unwrap_or_else(|| panic!("no {key} in {}: {text}", w.file))
+    }
+
+    /// The processes in the container's cgroup (`cgroup.procs` of its pids cgroup).
+    fn procs(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = read_cgroup_file(&self.host_file("pids", "cgroup.procs"))
+            .lines()
+            .map(|l| l.parse().expect("a pid in cgroup.procs"))
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    /// Waits until the cgroup holds `n` processes; returns them (remembered for the leak check).
+    #[track_caller]
+    fn wait_procs(&self, n: usize) -> Vec<i32> {
+        let mut pids = Vec::new();
+        wait_for(
+            &format!("{n} processes in {}", self.path),
+            Duration::from_secs(5),
+            || {
+                pids = self.procs();
+                pids.len() == n
+            },
+        );
+        for p in &pids {
+            self.ctx.remember_pid(*p);
+        }
+        pids
+    }
+
+    /// Waits until the container has printed a line starting with `prefix`; returns stdout.
+    #[track_caller]
+    fn wait_output(&self, prefix: &str) -> String {
+        let mut out = String::new();
+        wait_for(
+            &format!("{prefix:?} from {}", self.id()),
+            Duration::from_secs(10),
+            || {
+                out = self.c.stdout();
+                out.lines().any(|l| l.starts_with(prefix))
+            },
+        );
+        out
+    }
+
+    /// The raw `state` JSON (runc's `paused` is not one of oci-spec's statuses).
+    fn status(&self) -> Value {
+        self.ctx.rt(&["state", self.id()]).json()["status"].clone()
+    }
+
+    /// `delete` (with `--force` if asked): the cgroup existed before and is gone after, in
+    /// every hierarchy, and so is the container.
+    #[track_caller]
+    fn delete(&self, force: bool) {
+        assert_cgroup_exists(&self.path);
+        let mut args = vec!["delete"];
+        if force {
+            args.push("--force");
+        }
+        args.push(self.id());
+        self.ctx.rt(&args).ok();
+        assert_cgroup_gone(&self.path);
+        self.ctx.assert_gone(self.id());
+    }
+}
+
+#[track_caller]
+fn assert_cgroup_exists(path: &str) {
+    let dirs = cgroup_dirs_at(path);
+    assert!(!dirs.is_empty(), "the container's cgroup {path} exists");
+    assert!(
+        dirs.iter()
+            .any(|d| d.starts_with(cgroup_dir("memory", "/"))),
+        "cgroup {path} is in the memory hierarchy: {dirs:?}"
     );
-    pids
 }
 
-fn with_resources(script: &str, resources: serde_json::Value) -> oci_spec::runtime::Spec {
-    edit(&sh_spec(script), |v| v["linux"]["resources"] = resources)
+#[track_caller]
+fn assert_cgroup_gone(path: &str) {
+    let left = cgroup_dirs_at(path);
+    assert!(left.is_empty(), "cgroup {path} left behind: {left:?}");
 }
 
-/// A started container running `script` with `resources`, and its host pid.
-fn started(ctx: &Ctx, script: &str, resources: serde_json::Value) -> (Container, i32) {
-    let c = ctx.start_new(&with_resources(script, resources));
-    let pid = ctx.state(&c.id).pid();
-    (c, pid)
+/// The container's first process and its children (`sh -c 'sleep & sleep & wait'`), in the
+/// host pid namespace (see [`in_host_pid_ns`]); waits for all three and returns their pids.
+fn family(ctx: &Ctx) -> (Cg<'_>, Vec<i32>) {
+    let spec = in_host_pid_ns(&sh_spec("sleep 100 & sleep 100 & wait"));
+    let cg = Cg::start(
+        ctx,
+        in_new_cgroup(ctx, &spec, json!({"pids": {"limit": 10}})),
+    );
+    let pids = cg.wait_procs(3);
+    assert!(pids.contains(&cg.pid), "{pids:?} holds {}", cg.pid);
+    (cg, pids)
 }
 
+#[track_caller]
+fn assert_all_dead(pids: &[i32]) {
+    for &p in pids {
+        wait_for(
+            &format!("process {p} to die"),
+            Duration::from_secs(5),
+            || !alive(p),
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------ tests
+
+/// config-linux.md memory, pids, cpu, cpuset and blockIO: the values are in the container's
+/// cgroup files, read from the host (through `/proc/<pid>/cgroup`) and from inside (its own
+/// cgroup namespace and a cgroup mount at /sys/fs/cgroup).
 #[test]
-fn cgroup_limits_are_applied_before_the_process_runs() {
-    let ctx = Ctx::new("cg-limits");
-    let resources = json!({
+fn cgroup_limits_read_back_from_host_and_inside() {
+    let ctx = Ctx::new("cgroup_limits");
+    let mut resources = json!({
         "memory": {"limit": 64 << 20},
         "pids": {"limit": 20},
-        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
     });
-    // The first thing the process does is report its own cgroup.
-    let (c, pid) = started(&ctx, "cat /proc/self/cgroup; exec sleep 100", resources);
-    assert_eq!(memory_limit(pid), (64u64 << 20).to_string());
-    assert_eq!(pids_max(pid), "20");
-    if unified() {
-        assert_eq!(
-            read(&cgroup_file(pid, "cpu", "", "cpu.max")),
-            "50000 100000"
-        );
-    } else {
-        assert_eq!(read(&cgroup_file(pid, "cpu", "cpu.shares", "")), "512");
-        assert_eq!(
-            read(&cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "")),
-            "50000"
+    let mut wants = vec![
+        memory_limit(64 << 20),
+        pids_max(20),
+        cpu_shares(512),
+        cpuset_cpus("0"),
+    ];
+    wants.extend(cpu_quota(50000, 100000));
+    match blkio_weight(&ctx, 500) {
+        Some(w) => {
+            resources["blockIO"] = json!({"weight": 500});
+            wants.push(w);
+        }
+        None => note("cgroup_limits: no blkio/io weight file on this host (I/O scheduler): blockIO.weight not tested"),
+    }
+    let spec = with_cgroup_view(&sh_spec(&report_script(&wants)));
+    let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &spec, resources));
+    let out = cg.wait_output("done=");
+    let inside = inside_values(&out);
+    for w in &wants {
+        assert!(
+            inside.contains(&(w.file.to_string(), w.value.clone())),
+            "inside, {} should read {:?}: {out}",
+            w.inside_path().display(),
+            w.value
         );
     }
-    wait_for(
-        "the container's first output",
-        Duration::from_secs(5),
-        || !c.stdout().is_empty(),
-    );
-    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    assert_eq!(
-        c.stdout().trim(),
-        own.trim(),
-        "the process was in its cgroup from its first instruction"
-    );
+    cg.assert_host(&wants);
+    cg.delete(true);
 }
 
+/// config-linux.md cgroupsPath, runtime.md create: the container process is in the configured
+/// cgroup once `create` returns, before the user program runs, so the program's first look at
+/// /proc/self/cgroup (no cgroup namespace) shows that path.
 #[test]
-fn cgroup_pids_limit_is_enforced() {
-    let ctx = Ctx::new("cg-pids");
-    // Ten background sleeps under a limit of five processes: the shell fails to fork (and, as
-    // a non-interactive shell, gives up).
-    let spec = with_resources(
-        "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 30 & done; echo all-forked",
-        json!({"pids": {"limit": 5}}),
+fn cgroup_process_is_in_its_cgroup_before_it_runs() {
+    let ctx = Ctx::new("cgroup_first");
+    let spec = bundle_fixtures::base_spec(&["/bin/cat", "/proc/self/cgroup"]);
+    let cg = Cg::create(
+        &ctx,
+        in_new_cgroup(&ctx, &spec, json!({"pids": {"limit": 10}})),
     );
-    let (_, out) = ctx.run(&ctx.bundle(&spec));
-    let stderr = std::fs::read_to_string(&out.stderr_path).unwrap_or_default();
-    assert!(stderr.contains("fork"), "fork must fail: {stderr}");
-    assert!(!out.stdout.contains("all-forked"), "{}", out.stdout);
+    let controllers: Vec<&str> = by_layout(
+        V1_CONTROLLERS
+            .into_iter()
+            .filter(|c| cgroup_mount(c).is_some())
+            .collect(),
+        vec!["(v2)"],
+    );
+    for c in &controllers {
+        assert_eq!(
+            cgroup_of(cg.pid, c).as_deref(),
+            Some(cg.path.as_str()),
+            "host: /proc/{}/cgroup for {c} after create",
+            cg.pid
+        );
+    }
+    ctx.rt(&["start", cg.id()]).ok();
+    ctx.wait_status(cg.id(), ContainerState::Stopped);
+    let seen = cg.c.stdout();
+    for c in &controllers {
+        assert_eq!(
+            cgroup_line(&seen, c),
+            Some(cg.path.as_str()),
+            "inside: /proc/self/cgroup for {c}: {seen}"
+        );
+    }
+    cg.delete(false);
 }
 
+/// config-linux.md memory.limit and memory.swap: a process growing past 32 MiB (memory and
+/// memory+swap) is OOM-killed: `run` exits 128+9, and the host's cgroup counts the kill.
 #[test]
 fn cgroup_memory_hog_is_oom_killed() {
-    let ctx = Ctx::new("cg-oom");
-    // `tail` keeps the endless line in memory until the OOM killer ends it.
-    let spec = with_resources(
-        "exec tail /dev/zero",
-        json!({"memory": {"limit": 32 << 20, "swap": 32 << 20}}),
+    let ctx = Ctx::new("cgroup_oom");
+    let limit: u64 = 32 << 20;
+    let resources = json!({"memory": {"limit": limit, "swap": limit}});
+    // busybox `tail` keeps the endless "line" of /dev/zero in memory until it is killed.
+    let (spec, path) = in_new_cgroup(&ctx, &sh_spec("exec tail /dev/zero"), resources.clone());
+    ctx.run(&ctx.bundle(&spec)).1.code_is(137);
+    assert_cgroup_gone(&path);
+
+    // Again with a shell that survives its child's OOM kill, to look from the host.
+    let script = "tail /dev/zero; echo tail-status=$?; exec sleep 100";
+    let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec(script), resources));
+    let out = cg.wait_output("tail-status=");
+    assert!(out.contains("tail-status=137"), "tail was SIGKILLed: {out}");
+    cg.assert_host(&[memory_limit(limit)]);
+    assert!(
+        cg.keyed(&oom_counter(), "oom_kill") >= 1,
+        "the cgroup counts an OOM kill"
     );
-    let (_, out) = ctx.run(&ctx.bundle(&spec));
-    out.code_is(137);
+    let swap = by_layout(
+        Want::new("memory", "memory.memsw.limit_in_bytes", limit),
+        // v2 limits swap alone: memory+swap minus memory.
+        Want::new("memory", "memory.swap.max", 0),
+    );
+    if cg.host_file(swap.controller, swap.file).exists() {
+        cg.assert_host(&[swap]);
+    } else {
+        note("cgroup_oom: no swap accounting on this host: memory.swap not read back");
+    }
+    cg.delete(true);
 }
 
+/// config-linux.md pids.limit: forking past the limit fails (EAGAIN, busybox sh says "can't
+/// fork"); the container's first process survives it and the cgroup never exceeds the limit.
+#[test]
+fn cgroup_pids_limit_stops_a_fork_bomb() {
+    let ctx = Ctx::new("cgroup_pids");
+    // At most 40 forks, so that a runtime ignoring the limit does not take the host down.
+    let script = "( i=0; while [ $i -lt 40 ]; do sleep 100 & i=$((i+1)); done ) 2>/tmp/bomb; \
+                  echo bomb-status=$?; echo bomb-error=\"$(head -n 1 /tmp/bomb)\"; exec sleep 100";
+    let cg = Cg::start(
+        &ctx,
+        in_new_cgroup(&ctx, &sh_spec(script), json!({"pids": {"limit": 10}})),
+    );
+    // `$(...)` forks too: it may find the cgroup full, and then prints nothing.
+    let out = cg.wait_output("bomb-status=");
+    assert!(
+        !out.contains("bomb-status=0"),
+        "the fork loop must fail: {out}"
+    );
+    let stderr = std::fs::read_to_string(&cg.c.stderr).unwrap_or_default();
+    assert!(
+        (out + &stderr).contains("can't fork"),
+        "fork fails with EAGAIN: {stderr}"
+    );
+    assert!(alive(cg.pid), "the container's first process survives");
+    assert_eq!(cg.status(), "running");
+    cg.assert_host(&[pids_max(10)]);
+    let procs = cg.procs();
+    assert!(procs.len() <= 10, "{} processes: {procs:?}", procs.len());
+    let pids_events = Want::new("pids", "pids.events", "");
+    assert!(
+        cg.keyed(&pids_events, "max") >= 1,
+        "pids.events counts the refused forks"
+    );
+    for p in &procs {
+        ctx.remember_pid(*p);
+    }
+    cg.delete(true);
+}
+
+/// What `berth-probe access /dev/berth-kmsg /dev/null` reports in a container whose device
+/// rules are the base spec's "deny all" followed by `rules`, and, on v1, its `devices.list`.
+/// /dev/berth-kmsg is c 1:11 (kmsg) from `linux.devices`: not a default device, and one root
+/// may open write-only without any capability (/dev/mem would need CAP_SYS_RAWIO).
+fn kmsg_access(ctx: &Ctx, rules: Value) -> (Value, Option<String>) {
+    let script = format!("{PROBE} access /dev/berth-kmsg /dev/null; exec sleep 100");
+    let spec = edit(&sh_spec(&script), |v| {
+        v["linux"]["devices"] = json!([{"path": "/dev/berth-kmsg", "type": "c", "major": 1,
+                                        "minor": 11, "fileMode": 0o600, "uid": 0, "gid": 0}]);
+        let all = v["linux"]["resources"]["devices"].as_array_mut().unwrap();
+        all.extend(rules.as_array().unwrap().iter().cloned());
+    });
+    let cg = Cg::start(ctx, in_new_cgroup(ctx, &spec, json!({})));
+    let report = cg.c.wait_json_lines(1).remove(0);
+    let list = (!cgroup_v2()).then(|| cg.read(&Want::new("devices", "devices.list", "")));
+    cg.delete(true);
+    (report, list)
+}
+
+/// config-linux.md devices ("the runtime MUST apply entries in the listed order"): a device
+/// node that a later rule denies cannot be opened (EPERM), while the same rules without that
+/// last entry allow it, and the default devices stay usable.
+///
+/// Not /dev/zero (c 1:5) as the target: config-linux.md makes the runtime supply the default
+/// devices, and runc appends allow rules for them after the configured ones.
+#[test]
+fn cgroup_denied_device_cannot_be_opened() {
+    if std::fs::read_to_string("/proc/sys/kernel/printk_devkmsg").is_ok_and(|s| s.trim() == "off") {
+        note("cgroup_devices: printk.devkmsg=off makes /dev/kmsg EPERM for everyone: skipped");
+        return;
+    }
+    let ctx = Ctx::new("cgroup_devices");
+    let allow = json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"});
+    let deny = json!({"allow": false, "type": "c", "major": 1, "minor": 11, "access": "w"});
+
+    let (report, list) = kmsg_access(&ctx, json!([allow]));
+    assert_eq!(
+        access_of(&report, "/dev/berth-kmsg")["write"],
+        "ok",
+        "allowed: {report}"
+    );
+    if let Some(list) = list {
+        assert!(
+            list.lines().any(|l| l == "c 1:11 w"),
+            "devices.list: {list}"
+        );
+    }
+
+    let (report, list) = kmsg_access(&ctx, json!([allow, deny]));
+    assert_eq!(
+        access_of(&report, "/dev/berth-kmsg")["write"],
+        "EPERM",
+        "denied by the last rule: {report}"
+    );
+    assert_eq!(
+        access_of(&report, "/dev/null")["write"],
+        "ok",
+        "default device: {report}"
+    );
+    if let Some(list) = list {
+        assert!(
+            !list
+                .lines()
+                .any(|l| l.starts_with("c 1:11 ") || l.starts_with("a ")),
+            "devices.list: {list}"
+        );
+    }
+}
+
+/// runc's `pause`/`resume` (the freezer): a paused container's processes do not run and its
+/// status is "paused"; resumed, they run again. Pausing a paused or stopped container and
+/// resuming a running or stopped one fail.
 #[test]
 fn cgroup_pause_freezes_and_resume_thaws() {
-    let ctx = Ctx::new("cg-pause");
-    let (c, _) = started(
-        &ctx,
-        "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done",
-        json!({}),
-    );
-    let lines = || c.stdout().lines().count();
-    wait_for("output", Duration::from_secs(5), || lines() > 3);
-    ctx.rt(&["pause", &c.id]).ok();
-    // runc's extra status: oci-spec's State (the spec's four statuses) cannot parse it.
-    assert_eq!(ctx.rt(&["state", &c.id]).ok().json()["status"], "paused");
+    let ctx = Ctx::new("cgroup_pause");
+    let script = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done";
+    let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec(script), json!({})));
+    let lines = || cg.c.stdout().lines().count();
+    wait_for("the counter", Duration::from_secs(5), || lines() > 3);
+    ctx.rt(&["resume", cg.id()]).failed();
+
+    ctx.rt(&["pause", cg.id()]).ok();
+    assert_eq!(cg.status(), "paused");
+    cg.wait_host(&freezer(true));
     let frozen_at = lines();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(lines(), frozen_at, "a paused container does not run");
-    ctx.rt(&["pause", &c.id]).failed();
-    ctx.rt(&["resume", &c.id]).ok();
-    assert_eq!(ctx.state(&c.id).status(), ContainerState::Running);
-    wait_for("output after resume", Duration::from_secs(5), || {
+    ctx.rt(&["pause", cg.id()]).failed();
+
+    ctx.rt(&["resume", cg.id()]).ok();
+    assert_eq!(cg.status(), "running");
+    cg.wait_host(&freezer(false));
+    wait_for("the counter after resume", Duration::from_secs(5), || {
         lines() > frozen_at
     });
-    ctx.rt(&["resume", &c.id]).failed();
+
+    ctx.rt(&["kill", cg.id(), "KILL"]).ok();
+    ctx.wait_status(cg.id(), ContainerState::Stopped);
+    ctx.rt(&["pause", cg.id()]).failed();
+    ctx.rt(&["resume", cg.id()]).failed();
+    assert_eq!(cg.status(), "stopped");
+    cg.delete(false);
 }
 
+/// runc's `ps`: `--format json` is the array of the host pids in the container's cgroup, the
+/// first process and its children; the table has a header with PID and one line per process.
+#[test]
+fn cgroup_ps_lists_the_container_processes() {
+    let ctx = Ctx::new("cgroup_ps");
+    let (cg, pids) = family(&ctx);
+    let listed: Vec<i32> = ctx
+        .rt(&["ps", "--format", "json", cg.id()])
+        .json()
+        .as_array()
+        .expect("ps --format json prints an array")
+        .iter()
+        .map(|p| p.as_i64().expect("a pid") as i32)
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, pids, "ps --format json: {listed:?}");
+
+    let table = ctx.rt(&["ps", cg.id()]).ok().stdout.clone();
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "PID")
+        .unwrap_or_else(|| panic!("no PID column: {table}"));
+    let mut shown: Vec<i32> = lines
+        .filter_map(|l| l.split_whitespace().nth(col)?.parse().ok())
+        .collect();
+    shown.sort_unstable();
+    assert_eq!(shown, pids, "one line per process: {table}");
+    assert_eq!(table.lines().count(), pids.len() + 1, "{table}");
+    cg.delete(true);
+}
+
+/// runc's `events --stats`: one JSON object `{"type":"stats","id":ID,"data":{...}}` whose
+/// pids, memory and cpu sections agree with the container's cgroup.
+#[test]
+fn cgroup_events_stats_report_usage() {
+    let ctx = Ctx::new("cgroup_events");
+    let (cg, pids) = family(&ctx);
+    let ev = ctx.rt(&["events", "--stats", cg.id()]).json();
+    assert_eq!(ev["type"], "stats", "{ev}");
+    assert_eq!(ev["id"], cg.id(), "{ev}");
+    let data = &ev["data"];
+    assert_eq!(data["pids"]["current"], pids.len(), "{ev}");
+    assert_eq!(data["pids"]["limit"], 10, "{ev}");
+    assert!(
+        data["memory"]["usage"]["usage"]
+            .as_u64()
+            .is_some_and(|u| u > 0),
+        "memory usage: {ev}"
+    );
+    assert!(
+        data["cpu"]["usage"]["total"]
+            .as_u64()
+            .is_some_and(|u| u > 0),
+        "cpu usage: {ev}"
+    );
+    cg.delete(true);
+}
+
+/// runc's `update`: LinuxResources JSON on stdin (`--resources -`) and the per-field flags
+/// change the limits of the running container's cgroup.
 #[test]
 fn cgroup_update_changes_live_limits() {
-    let ctx = Ctx::new("cg-update");
-    let (c, pid) = started(
+    let ctx = Ctx::new("cgroup_update");
+    let resources = json!({
+        "memory": {"limit": 128 << 20},
+        "pids": {"limit": 20},
+        "cpu": {"quota": 50000, "period": 100000},
+    });
+    let cg = Cg::start(
         &ctx,
-        "exec sleep 100",
-        json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}),
+        in_new_cgroup(&ctx, &sh_spec("exec sleep 100"), resources),
     );
-    let resources = json!({"memory": {"limit": 48 << 20}, "pids": {"limit": 17}}).to_string();
-    ctx.cmd(&["update", "--resources", "-", &c.id])
-        .stdin(resources.as_bytes())
+    let mut wants = vec![memory_limit(128 << 20), pids_max(20)];
+    wants.extend(cpu_quota(50000, 100000));
+    cg.assert_host(&wants);
+
+    let update = json!({"memory": {"limit": 48 << 20}, "pids": {"limit": 17}}).to_string();
+    ctx.cmd(&["update", "--resources", "-", cg.id()])
+        .stdin(update.as_bytes())
         .output()
         .ok();
-    assert_eq!(memory_limit(pid), (48u64 << 20).to_string());
-    assert_eq!(pids_max(pid), "17");
-    ctx.rt(&["update", "--memory", "40M", "--pids-limit", "13", &c.id])
-        .ok();
-    assert_eq!(memory_limit(pid), (40u64 << 20).to_string());
-    assert_eq!(pids_max(pid), "13");
+    cg.assert_host(&[memory_limit(48 << 20), pids_max(17)]);
+
+    ctx.rt(&[
+        "update",
+        "--memory",
+        "64M",
+        "--pids-limit",
+        "33",
+        "--cpu-quota",
+        "20000",
+        "--cpu-period",
+        "100000",
+        cg.id(),
+    ])
+    .ok();
+    let mut wants = vec![memory_limit(64 << 20), pids_max(33)];
+    wants.extend(cpu_quota(20000, 100000));
+    cg.assert_host(&wants);
+    cg.delete(true);
 }
 
+/// runtime.md delete: "deleting a container MUST delete the resources that were created
+/// during the create step". `delete --force` of a running container kills every process in its
+/// cgroup, also children outside a pid namespace of its own, and removes the cgroup.
 #[test]
-fn cgroup_ps_and_events_see_the_processes() {
-    let ctx = Ctx::new("cg-ps");
-    let (c, pid) = started(&ctx, "sleep 100 & exec sleep 101", json!({}));
-    let pids = wait_for_processes(&ctx, &c.id, 2);
-    assert!(
-        pids.contains(&pid),
-        "{pids:?} holds the container process {pid}"
-    );
-    let table = ctx.rt(&["ps", &c.id]).ok().stdout.clone();
-    assert!(table.lines().next().unwrap().contains("PID"), "{table}");
-    assert_eq!(
-        table.lines().count(),
-        3,
-        "header and two processes: {table}"
-    );
-    let events = ctx.rt(&["events", "--stats", &c.id]).ok().json();
-    assert_eq!(events["type"], "stats");
-    assert_eq!(events["id"], c.id.as_str());
-    assert_eq!(events["data"]["pids"]["current"], 2);
-    assert!(events["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
+fn cgroup_delete_force_kills_every_process() {
+    let ctx = Ctx::new("cgroup_delete");
+    let (cg, pids) = family(&ctx);
+    cg.delete(true);
+    assert_all_dead(&pids);
 }
 
+/// runc's `kill --all`: the signal reaches every process in the container's cgroup, not only
+/// the first one (which, without a pid namespace, would leave its children running).
 #[test]
-fn cgroup_delete_force_kills_every_process_and_removes_the_cgroup() {
-    let ctx = Ctx::new("cg-delete");
-    let (c, pid) = started(
-        &ctx,
-        "sleep 100 & sleep 100 & wait",
-        json!({"pids": {"limit": 10}}),
-    );
-    let cgroup_dir = cgroup_file(pid, "pids", "pids.max", "pids.max")
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let pids = wait_for_processes(&ctx, &c.id, 3);
-    for p in &pids {
-        ctx.remember_pid(*p);
-    }
-    ctx.rt(&["delete", "--force", &c.id]).ok();
-    // Killed; their reaper (not berth: they are not its children) may take a moment.
-    for p in &pids {
-        wait_for(
-            &format!("process {p} to be gone"),
-            Duration::from_secs(5),
-            || proc_start_time(*p).is_none(),
-        );
-    }
-    assert!(!cgroup_dir.exists(), "{} left behind", cgroup_dir.display());
-    ctx.assert_gone(&c.id);
+fn cgroup_kill_all_signals_every_process() {
+    let ctx = Ctx::new("cgroup_kill_all");
+    let (cg, pids) = family(&ctx);
+    ctx.rt(&["kill", "--all", cg.id(), "KILL"]).ok();
+    assert_all_dead(&pids);
+    ctx.wait_status(cg.id(), ContainerState::Stopped);
+    cg.delete(false);
 }
 
+/// runtime.md create: when `create` fails (here process.args names no program) nothing it
+/// made is left: no container, and no cgroup at the configured path in any hierarchy.
 #[test]
 fn cgroup_removed_after_a_failed_create() {
-    let ctx = Ctx::new("cg-failed");
-    let path = format!("/berth-conf-failed-{}", std::process::id());
-    let spec = edit(&sh_spec("true"), |v| {
-        v["process"]["args"] = json!(["/no/such/program"]);
-        v["linux"]["cgroupsPath"] = json!(path);
-    });
+    let ctx = Ctx::new("cgroup_failed");
+    let spec = bundle_fixtures::base_spec(&["/no/such/program"]);
+    let (spec, path) = in_new_cgroup(&ctx, &spec, json!({"pids": {"limit": 10}}));
     let bundle = ctx.bundle(&spec);
-    ctx.rt(&[
-        "create",
-        "--bundle",
-        &bundle.display().to_string(),
-        &ctx.new_id(),
-    ])
-    .failed();
-    let controller_root = if unified() {
-        "/sys/fs/cgroup".to_string()
-    } else {
-        "/sys/fs/cgroup/pids".to_string()
-    };
-    let dir = PathBuf::from(controller_root).join(path.trim_start_matches('/'));
-    assert!(!dir.exists(), "{} left behind", dir.display());
+    let id = ctx.new_id();
+    ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id])
+        .failed();
+    ctx.assert_gone(&id);
+    assert_cgroup_gone(&path);
 }
 
+/// runc's `--systemd-cgroup` (cgroupsPath `slice:prefix:name`) needs a running systemd; without
+/// one `create` fails with an error that says so, and leaves nothing behind.
 #[test]
-fn cgroup_systemd_driver_without_systemd_is_a_clear_error() {
+fn cgroup_systemd_driver_without_systemd_is_an_error() {
     if std::path::Path::new("/run/systemd/system").exists() {
-        note("skipped: this host runs systemd");
+        note("cgroup_systemd: this host runs systemd, so the systemd driver may work: skipped");
         return;
     }
-    let ctx = Ctx::new("cg-systemd");
+    let ctx = Ctx::new("cgroup_systemd");
+    let name = ctx.new_cgroups_path();
     let spec = edit(&sh_spec("true"), |v| {
-        v["linux"]["cgroupsPath"] = json!("system.slice:berth:x")
+        v["linux"]["cgroupsPath"] = json!(format!("system.slice:berthtest:{}", &name[1..]));
     });
     let bundle = ctx.bundle(&spec);
-    ctx.cmd(&[
-        "create",
-        "--bundle",
-        &bundle.display().to_string(),
-        &ctx.new_id(),
-    ])
-    .global(&["--systemd-cgroup"])
-    .output()
-    .failed();
-}
-
-#[test]
-fn cgroup_device_not_allowed_cannot_be_opened() {
-    let ctx = Ctx::new("cg-devices");
-    // Deny everything; the runtime adds the default devices and mknod of any device (runc's
-    // rules), so /dev/null opens but a node made for /dev/mem (c 1:1) does not.
-    let spec = edit(
-        &sh_spec(
-            "mknod /tmp/mem c 1 1 || exit 3; head -c 1 /dev/null || exit 4; \
-             head -c 1 /tmp/mem; echo status=$?",
-        ),
-        |v| {
-            v["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
-            for set in ["bounding", "effective", "permitted"] {
-                v["process"]["capabilities"][set]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!("CAP_MKNOD"));
-            }
-        },
+    let id = ctx.new_id();
+    let out = ctx
+        .cmd(&["create", "--bundle", &bundle.display().to_string(), &id])
+        .global(&["--systemd-cgroup"])
+        .output();
+    out.failed();
+    assert!(
+        out.stderr.to_lowercase().contains("systemd"),
+        "the error names systemd: {}",
+        out.stderr
     );
-    let (_, out) = ctx.run(&ctx.bundle(&spec));
-    out.ok();
-    let stderr = std::fs::read_to_string(&out.stderr_path).unwrap_or_default();
-    assert!(out.stdout.contains("status=1"), "{} / {stderr}", out.stdout);
-    assert!(stderr.contains("Operation not permitted"), "{stderr}");
+    ctx.assert_gone(&id);
 }
