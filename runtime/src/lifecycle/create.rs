@@ -69,13 +69,12 @@ fn set_up(
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
     };
     let mut cgroup = ContainerCgroup::open(&cgroup_path)?;
-    let linux = bundle.spec.linux().as_ref();
-    let devices = linux
-        .and_then(|l| l.devices().as_deref())
-        .unwrap_or_default();
-    let resources = linux
+    let resources = bundle
+        .spec
+        .linux()
+        .as_ref()
         .and_then(|l| l.resources().as_ref())
-        .map(|r| resources::complete_device_rules(r, devices));
+        .map(resources::complete_device_rules);
     let spawned = container::spawn(&setup, &mut |pid| cgroup.place(pid, resources.as_ref()));
     drop(setup);
     let recorded = spawned.and_then(|pid| {

@@ -1,7 +1,7 @@
 //! Device access rules: the configured `linux.resources.devices`, plus what every container
 //! needs to work, as runc adds them.
 
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 /// (type, major, minor, access) of the rules runc grants every container; -1 is a wildcard.
 const DEFAULT_RULES: [(LinuxDeviceType, i64, i64, &str); 12] = [
@@ -19,39 +19,25 @@ const DEFAULT_RULES: [(LinuxDeviceType, i64, i64, &str); 12] = [
     (LinuxDeviceType::C, 10, 200, "rwm"), // /dev/net/tun
 ];
 
-/// `resources` with the device rules completed: when the config restricts devices at all, the
-/// default devices and every `linux.devices` entry are allowed after its own rules.
-pub fn complete_device_rules(
-    resources: &LinuxResources,
-    devices: &[LinuxDevice],
-) -> LinuxResources {
+/// `resources` with the device rules completed: when the config restricts devices at all,
+/// the default devices (and mknod of any device) are allowed after its own rules, as runc does.
+/// `linux.devices` entries get no rule of their own: the configured rules decide for them.
+pub fn complete_device_rules(resources: &LinuxResources) -> LinuxResources {
     let mut completed = resources.clone();
     let Some(configured) = resources.devices() else {
         return completed;
     };
-    let rule = |typ, major, minor, access: &str| {
+    let defaults = DEFAULT_RULES.iter().map(|(typ, major, minor, access)| {
         let mut rule = LinuxDeviceCgroup::default();
         rule.set_allow(true)
-            .set_typ(Some(typ))
-            .set_major(Some(major))
-            .set_minor(Some(minor))
+            .set_typ(Some(*typ))
+            .set_major(Some(*major))
+            .set_minor(Some(*minor))
             .set_access(Some(access.to_string()));
         rule
-    };
-    let defaults = DEFAULT_RULES
-        .iter()
-        .map(|(typ, major, minor, access)| rule(*typ, *major, *minor, access));
-    // Only character and block devices have cgroup rules (`u` is an unbuffered char device).
-    let listed = devices.iter().filter_map(|d| {
-        let typ = match d.typ() {
-            LinuxDeviceType::C | LinuxDeviceType::U => LinuxDeviceType::C,
-            LinuxDeviceType::B => LinuxDeviceType::B,
-            _ => return None,
-        };
-        Some(rule(typ, d.major(), d.minor(), "rwm"))
     });
     let mut rules = configured.clone();
-    rules.extend(defaults.chain(listed));
+    rules.extend(defaults);
     completed.set_devices(Some(rules));
     completed
 }

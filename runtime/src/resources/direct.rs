@@ -35,7 +35,7 @@ impl CgroupDirs<'_> {
 pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
     check_memory(resources)?;
     apply_cpu(resources, dirs)?;
-    apply_blkio_weight_v2(resources, dirs)?;
+    apply_blkio_weight(resources, dirs)?;
     apply_use_hierarchy(resources, dirs)?;
     let v2_dir = match dirs {
         CgroupDirs::V2(dir) => Some(dir),
@@ -44,10 +44,11 @@ pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
     apply_v2_only(resources, v2_dir)
 }
 
-/// What cgroups-rs is given: on v2, the block IO weight is written here instead, converted.
-pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> LinuxResources {
+/// What cgroups-rs is given: the block IO weight is written here instead (cgroups-rs knows
+/// neither v1's BFQ file nor v2's conversion).
+pub fn for_cgroups_rs(resources: &LinuxResources) -> LinuxResources {
     let mut rest = resources.clone();
-    if let (CgroupDirs::V2(_), Some(blkio)) = (dirs, resources.block_io()) {
+    if let Some(blkio) = resources.block_io() {
         let mut blkio = blkio.clone();
         blkio.set_weight(None);
         rest.set_block_io(Some(blkio));
@@ -55,24 +56,39 @@ pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Linux
     rest
 }
 
-/// v2 block IO weight: `io.bfq.weight` takes the v1 value where BFQ is in use; otherwise
-/// `io.weight` takes it converted from 10..1000 to 1..10000, as runc does.
-fn apply_blkio_weight_v2(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
-    let (CgroupDirs::V2(_), Some(weight)) =
-        (dirs, resources.block_io().as_ref().and_then(|b| b.weight()))
-    else {
+/// Block IO weight, as runc writes it. v1: `blkio.weight`, or `blkio.bfq.weight` where only BFQ
+/// offers one. v2: `io.bfq.weight` where BFQ is in use, else `io.weight` with the value
+/// converted from 10..1000 to 1..10000.
+fn apply_blkio_weight(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let Some(weight) = resources.block_io().as_ref().and_then(|b| b.weight()) else {
         return Ok(());
     };
-    let field = "linux.resources.blockIO.weight";
-    let bfq = dirs.file("io", "io.bfq.weight");
-    let (file, value) = if bfq.exists() {
-        (bfq, weight.to_string())
-    } else {
-        let converted = 1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990;
-        (dirs.file("io", "io.weight"), format!("default {converted}"))
+    let (file, value) = match dirs {
+        CgroupDirs::V1 { .. } => {
+            let plain = dirs.file("blkio", "blkio.weight");
+            let file = if plain.exists() {
+                plain
+            } else {
+                dirs.file("blkio", "blkio.bfq.weight")
+            };
+            (file, weight.to_string())
+        }
+        CgroupDirs::V2(_) => {
+            let bfq = dirs.file("io", "io.bfq.weight");
+            if bfq.exists() {
+                (bfq, format!("default {weight}"))
+            } else {
+                let converted = 1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990;
+                (dirs.file("io", "io.weight"), format!("default {converted}"))
+            }
+        }
     };
-    std::fs::write(&file, &value)
-        .map_err(|e| Error::config(field, format!("write {value} to {}: {e}", file.display())))
+    std::fs::write(&file, &value).map_err(|e| {
+        Error::config(
+            "linux.resources.blockIO.weight",
+            format!("write {value} to {}: {e}", file.display()),
+        )
+    })
 }
 
 /// v1 `memory.use_hierarchy` (v2 is always hierarchical).

@@ -84,7 +84,7 @@ impl ContainerCgroup {
                 relative,
             },
         };
-        let mut rest = direct::for_cgroups_rs(resources, dirs);
+        let mut rest = direct::for_cgroups_rs(resources);
         // v2 has no devices files: the rules become an eBPF program instead.
         let v2_devices = match (&v2_dir, rest.devices().clone()) {
             (Some(dir), Some(rules)) => {
