@@ -11,7 +11,7 @@
 //! unless the test is already failing — checks for leaks and fails the test if it finds any:
 //! a mount under the temp dir, a state dir left under `--root`, a container pid still alive
 //! (a zombie counts as gone: it is dead, and reaping it is its parent's job), or a cgroup
-//! directory named after one of its ids. Leaked mounts and cgroups are removed before the temp
+//! directory named after one of its ids or cgroupsPaths ([`Ctx::new_cgroups_path`]). Leaked mounts and cgroups are removed before the temp
 //! dir is, so a failing test does not leave the machine dirty (and never deletes through a
 //! leaked bind mount).
 
