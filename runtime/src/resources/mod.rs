@@ -10,6 +10,7 @@ mod path;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+use cgroups_rs::stats::{CpuAcctStats, CpuThrottlingStats};
 use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
@@ -172,9 +173,39 @@ impl ContainerCgroup {
             .map_err(|e| cgroup_error(&self.path, "freezer", e))
     }
 
-    /// Usage counters of the cgroup.
+    /// Usage counters of the cgroup. On v2, CPU usage and throttling come from `cpu.stat`,
+    /// which cgroups-rs does not read.
     pub fn stats(&self) -> CgroupStats {
-        self.manager.stats()
+        let mut stats = self.manager.stats();
+        if let Some(cpu_stat) = self
+            .v2_dir()
+            .and_then(|d| std::fs::read_to_string(d.join("cpu.stat")).ok())
+        {
+            let field = |name: &str| {
+                cpu_stat
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix(name)?
+                            .strip_prefix(' ')?
+                            .trim()
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            };
+            stats.cpu.cpu_acct = Some(CpuAcctStats {
+                user_usage: field("user_usec") * 1000,
+                system_usage: field("system_usec") * 1000,
+                total_usage: field("usage_usec") * 1000,
+                usage_percpu: Vec::new(),
+            });
+            stats.cpu.cpu_throttling = Some(CpuThrottlingStats {
+                periods: field("nr_periods"),
+                throttled_periods: field("nr_throttled"),
+                throttled_time: field("throttled_usec") * 1000,
+            });
+        }
+        stats
     }
 
     /// How many times the kernel's OOM killer has killed a process of this cgroup.
