@@ -2,32 +2,45 @@
 //! (raw cgroup v2 files), `rdma`, cpu `idle` and `burst`; and the values it would silently
 //! ignore, refused instead.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+use super::CGROUP_ROOT;
 use crate::error::{Error, Result};
 
-/// Where the container's cgroup files are.
+/// Where the container's cgroup files are: under `/sys/fs/cgroup/<relative>` on a pure v2
+/// host, under `/sys/fs/cgroup/<controller>/<relative>` on v1 and hybrid hosts.
 #[derive(Debug, Clone, Copy)]
-pub enum CgroupDirs<'a> {
-    /// Pure cgroup v2: the one directory.
-    V2(&'a Path),
-    /// cgroup v1 (or hybrid): the container's path under each controller's mount.
-    V1 {
-        /// Where the controllers are mounted (`/sys/fs/cgroup`).
-        root: &'a Path,
-        /// The container's path, relative.
-        relative: &'a str,
-    },
+pub struct CgroupDirs<'a> {
+    /// The host is pure cgroup v2.
+    pub v2: bool,
+    /// The container's cgroup path, relative to each hierarchy's root.
+    pub relative: &'a str,
 }
 
-impl CgroupDirs<'_> {
-    fn file(&self, controller: &str, file: &str) -> std::path::PathBuf {
-        match self {
-            CgroupDirs::V2(dir) => dir.join(file),
-            CgroupDirs::V1 { root, relative } => root.join(controller).join(relative).join(file),
+impl<'a> CgroupDirs<'a> {
+    /// The files of the cgroup at `path` (`/a/b` or `a/b`).
+    pub fn new(v2: bool, path: &'a str) -> CgroupDirs<'a> {
+        CgroupDirs {
+            v2,
+            relative: path.trim_start_matches('/'),
         }
+    }
+
+    /// The file `file` of `controller` (the controller matters on v1 only).
+    pub fn file(&self, controller: &str, file: &str) -> PathBuf {
+        let root = Path::new(CGROUP_ROOT);
+        if self.v2 {
+            root.join(self.relative).join(file)
+        } else {
+            root.join(controller).join(self.relative).join(file)
+        }
+    }
+
+    /// The one cgroup directory of a pure v2 host.
+    pub fn v2_dir(&self) -> Option<PathBuf> {
+        self.v2.then(|| Path::new(CGROUP_ROOT).join(self.relative))
     }
 }
 
@@ -37,11 +50,7 @@ pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
     apply_cpu(resources, dirs)?;
     apply_blkio_weight(resources, dirs)?;
     apply_use_hierarchy(resources, dirs)?;
-    let v2_dir = match dirs {
-        CgroupDirs::V2(dir) => Some(dir),
-        CgroupDirs::V1 { .. } => None,
-    };
-    apply_v2_only(resources, v2_dir)
+    apply_v2_only(resources, dirs.v2_dir().as_deref())
 }
 
 /// What cgroups-rs is given: the block IO weight is written here instead (cgroups-rs knows
@@ -63,8 +72,8 @@ fn apply_blkio_weight(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Resul
     let Some(weight) = resources.block_io().as_ref().and_then(|b| b.weight()) else {
         return Ok(());
     };
-    let (file, value) = match dirs {
-        CgroupDirs::V1 { .. } => {
+    let (file, value) = if !dirs.v2 {
+        {
             let plain = dirs.file("blkio", "blkio.weight");
             let file = if plain.exists() {
                 plain
@@ -73,7 +82,8 @@ fn apply_blkio_weight(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Resul
             };
             (file, weight.to_string())
         }
-        CgroupDirs::V2(_) => {
+    } else {
+        {
             let bfq = dirs.file("io", "io.bfq.weight");
             if bfq.exists() {
                 (bfq, format!("default {weight}"))
@@ -93,8 +103,10 @@ fn apply_blkio_weight(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Resul
 
 /// v1 `memory.use_hierarchy` (v2 is always hierarchical).
 fn apply_use_hierarchy(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
-    let (CgroupDirs::V1 { .. }, Some(on)) =
-        (dirs, resources.memory().and_then(|m| m.use_hierarchy()))
+    let Some(on) = resources
+        .memory()
+        .and_then(|m| m.use_hierarchy())
+        .filter(|_| !dirs.v2)
     else {
         return Ok(());
     };
@@ -129,26 +141,25 @@ fn apply_cpu(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
             .map_err(|e| Error::config(field, format!("write {value} to {}: {e}", file.display())))
     };
     if let Some(burst) = cpu.burst() {
-        let file = match dirs {
-            CgroupDirs::V2(_) => dirs.file("cpu", "cpu.max.burst"),
-            CgroupDirs::V1 { .. } => dirs.file("cpu", "cpu.cfs_burst_us"),
+        let file = if dirs.v2 {
+            dirs.file("cpu", "cpu.max.burst")
+        } else {
+            dirs.file("cpu", "cpu.cfs_burst_us")
         };
         write("linux.resources.cpu.burst", &file, burst.to_string())?;
     }
     if let Some(idle) = cpu.idle() {
-        match dirs {
-            CgroupDirs::V2(_) => write(
+        if dirs.v2 {
+            write(
                 "linux.resources.cpu.idle",
                 &dirs.file("cpu", "cpu.idle"),
                 idle.to_string(),
-            )?,
-            CgroupDirs::V1 { .. } if idle != 0 => {
-                return Err(Error::config(
-                    "linux.resources.cpu.idle",
-                    "needs cgroup v2, and this host's cpu controller is on v1",
-                ))
-            }
-            CgroupDirs::V1 { .. } => {}
+            )?;
+        } else if idle != 0 {
+            return Err(Error::config(
+                "linux.resources.cpu.idle",
+                "needs cgroup v2, and this host's cpu controller is on v1",
+            ));
         }
     }
     Ok(())

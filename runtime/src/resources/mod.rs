@@ -57,11 +57,6 @@ impl ContainerCgroup {
         })
     }
 
-    /// The path given to [`ContainerCgroup::open`].
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Creates the cgroup, moves `pid` into it and applies `resources`.
     pub fn place(&mut self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
         self.manager
@@ -76,15 +71,9 @@ impl ContainerCgroup {
     /// Applies `resources` to the cgroup.
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
         self.check_before_update(resources)?;
-        let v2_dir = self.v2_dir();
-        let relative = self.path.trim_start_matches('/');
-        let dirs = match &v2_dir {
-            Some(dir) => direct::CgroupDirs::V2(dir),
-            None => direct::CgroupDirs::V1 {
-                root: Path::new(CGROUP_ROOT),
-                relative,
-            },
-        };
+        // Built from the fields, not `self.dirs()`: `self.manager` is borrowed mutably below.
+        let dirs = direct::CgroupDirs::new(self.manager.v2(), &self.path);
+        let v2_dir = dirs.v2_dir();
         let mut rest = direct::for_cgroups_rs(resources);
         // v2 has no devices files: the rules become an eBPF program instead.
         let v2_devices = match (&v2_dir, rest.devices().clone()) {
@@ -142,11 +131,9 @@ impl ContainerCgroup {
             .map_err(|e| error("detach replaced device programs", e))
     }
 
-    /// The cgroup's directory on a pure cgroup v2 host.
-    fn v2_dir(&self) -> Option<std::path::PathBuf> {
-        self.manager
-            .v2()
-            .then(|| Path::new(CGROUP_ROOT).join(self.path.trim_start_matches('/')))
+    /// Where this cgroup's files are.
+    fn dirs(&self) -> direct::CgroupDirs<'_> {
+        direct::CgroupDirs::new(self.manager.v2(), &self.path)
     }
 
     /// Host pids of every process in the cgroup.
@@ -178,21 +165,11 @@ impl ContainerCgroup {
     pub fn stats(&self) -> CgroupStats {
         let mut stats = self.manager.stats();
         if let Some(cpu_stat) = self
+            .dirs()
             .v2_dir()
             .and_then(|d| std::fs::read_to_string(d.join("cpu.stat")).ok())
         {
-            let field = |name: &str| {
-                cpu_stat
-                    .lines()
-                    .find_map(|l| {
-                        l.strip_prefix(name)?
-                            .strip_prefix(' ')?
-                            .trim()
-                            .parse::<u64>()
-                            .ok()
-                    })
-                    .unwrap_or(0)
-            };
+            let field = |name: &str| keyed_value(&cpu_stat, name).unwrap_or(0);
             stats.cpu.cpu_acct = Some(CpuAcctStats {
                 user_usage: field("user_usec") * 1000,
                 system_usage: field("system_usec") * 1000,
@@ -210,17 +187,14 @@ impl ContainerCgroup {
 
     /// How many times the kernel's OOM killer has killed a process of this cgroup.
     pub fn oom_kills(&self) -> Option<u64> {
-        let file = match self.v2_dir() {
-            Some(dir) => dir.join("memory.events"),
-            None => Path::new(CGROUP_ROOT)
-                .join("memory")
-                .join(self.path.trim_start_matches('/'))
-                .join("memory.oom_control"),
+        let dirs = self.dirs();
+        let file = if dirs.v2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
         };
-        let text = std::fs::read_to_string(file).ok()?;
-        text.lines()
-            .find_map(|line| line.strip_prefix("oom_kill "))
-            .and_then(|n| n.trim().parse().ok())
+        let text = std::fs::read_to_string(dirs.file("memory", file)).ok()?;
+        keyed_value(&text, "oom_kill")
     }
 
     /// Removes the cgroup (its processes must be gone).
@@ -248,9 +222,30 @@ pub fn remove_cgroup(cgroup: ContainerCgroup) -> Result<()> {
 /// How many 10 ms waits [`remove_cgroup`] allows for processes to leave.
 const REMOVE_ATTEMPTS: usize = 500;
 
+/// The value of `key` in a flat keyed cgroup file (`key value` lines, e.g. `cpu.stat`).
+fn keyed_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
+}
+
 fn cgroup_error(path: &str, what: &str, e: impl std::fmt::Display) -> Error {
     Error::Cgroup {
         path: path.to_string(),
         reason: format!("{what}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keyed_value;
+
+    #[test]
+    fn keyed_values_match_whole_keys() {
+        let oom_control = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
+        assert_eq!(keyed_value(oom_control, "oom_kill"), Some(3));
+        assert_eq!(keyed_value(oom_control, "oom_kill_disable"), Some(0));
+        assert_eq!(keyed_value("usage_usec 1500\n", "user_usec"), None);
     }
 }

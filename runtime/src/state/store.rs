@@ -159,11 +159,6 @@ impl ContainerDir {
         &self.id
     }
 
-    /// The directory's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The fifo the container process waits on until `start`.
     pub fn fifo_path(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
