@@ -5,8 +5,8 @@
 #
 # The VM (QEMU, software emulation) boots Debian's kernel with cgroup_no_v1=all, mounts
 # cgroup2 alone at /sys/fs/cgroup with every controller enabled, and sees the host's / read-only
-# over 9p under a tmpfs overlay, so the host's binaries run unchanged at the same paths. CMD
-# runs as root in the current directory with RUNTIME, BERTH_PROBE, RUST_BACKTRACE and
+# over 9p under a tmpfs overlay, so the host's binaries run unchanged at the same paths. The
+# host's systemd is the VM's PID 1 and runs CMD as a service (with D-Bus up). CMD runs as root in the current directory with RUNTIME, BERTH_PROBE, RUST_BACKTRACE and
 # CONFORMANCE_THREADS passed through; its output comes back on a second serial port and its exit
 # status through a shared control directory. Kernel and initramfs are cached in target/vm/.
 set -euo pipefail

@@ -695,6 +695,16 @@ impl Ctx {
         format!("/{name}")
     }
 
+    /// A fresh systemd-driver `cgroupsPath` (`system.slice:berthtest:<name>`) and the scope unit
+    /// it names (`berthtest-<name>.scope`), whose cgroup the leak check looks for.
+    pub fn new_systemd_cgroups_path(&self) -> (String, String) {
+        let name = self.new_cgroups_path();
+        let name = name.trim_start_matches("/berthtest-");
+        let unit = format!("berthtest-{name}.scope");
+        self.cgroup_names.lock().unwrap().push(unit.clone());
+        (format!("system.slice:berthtest:{name}"), unit)
+    }
+
     /// A new private dir under the test's temp dir.
     pub fn mkdir(&self, what: &str) -> PathBuf {
         let d = self.dir.join(format!("{what}-{}", self.next()));

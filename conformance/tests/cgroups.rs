@@ -833,11 +833,68 @@ fn cgroup_removed_after_a_failed_create() {
     assert_cgroup_gone(&path);
 }
 
+/// True when systemd runs this host (what `--systemd-cgroup` needs).
+fn systemd_runs() -> bool {
+    std::path::Path::new("/run/systemd/system").exists()
+}
+
+/// A property of a systemd unit, as `systemctl show` prints it.
+fn unit_property(unit: &str, property: &str) -> String {
+    let out = std::process::Command::new("systemctl")
+        .args(["show", "--value", "-p", property, unit])
+        .output()
+        .expect("run systemctl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// runc's `--systemd-cgroup`: `slice:prefix:name` puts the container in the transient scope
+/// `prefix-name.scope` of the slice before it runs, systemd knows the scope with its limits
+/// (memory, pids), the kernel enforces them, and `delete` stops the scope and removes its cgroup.
+#[test]
+fn cgroup_systemd_driver_puts_the_container_in_a_scope() {
+    if !systemd_runs() {
+        note("cgroup_systemd_scope: this host does not run systemd: skipped");
+        return;
+    }
+    let ctx = Ctx::new("cgroup_systemd_scope");
+    let (path, unit) = ctx.new_systemd_cgroups_path();
+    let limit: u64 = 64 << 20;
+    let spec = edit(&sh_spec("cat /proc/self/cgroup; sleep 100"), |v| {
+        v["linux"]["cgroupsPath"] = json!(path);
+        v["linux"]["resources"]["memory"] = json!({"limit": limit});
+        v["linux"]["resources"]["pids"] = json!({"limit": 20});
+    });
+    let bundle = ctx.bundle(&spec);
+    let id = ctx.new_id();
+    ctx.cmd(&["create", "--bundle", &bundle.display().to_string(), &id])
+        .global(&["--systemd-cgroup"])
+        .output()
+        .ok();
+    let pid = ctx.state(&id).pid();
+    let cgroup = format!("/system.slice/{unit}");
+    assert_eq!(cgroup_of(pid, "memory").as_deref(), Some(cgroup.as_str()));
+    assert_eq!(unit_property(&unit, "ActiveState"), "active");
+    assert_eq!(unit_property(&unit, "MemoryMax"), limit.to_string());
+    assert_eq!(unit_property(&unit, "TasksMax"), "20");
+    let memory_file = by_layout("memory.limit_in_bytes", "memory.max");
+    let memory_limit = read_cgroup_file(&cgroup_dir_of(pid, "memory").join(memory_file));
+    assert_eq!(memory_limit, limit.to_string());
+    let pids_limit = read_cgroup_file(&cgroup_dir_of(pid, "pids").join("pids.max"));
+    assert_eq!(pids_limit, "20");
+    ctx.rt(&["start", &id]).ok();
+    ctx.rt(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+    wait_for("the scope to stop", Duration::from_secs(5), || {
+        unit_property(&unit, "ActiveState") != "active"
+    });
+    assert!(cgroup_dirs_at(&cgroup).is_empty(), "{cgroup} is removed");
+}
+
 /// runc's `--systemd-cgroup` (cgroupsPath `slice:prefix:name`) needs a running systemd; without
 /// one `create` fails with an error that says so, and leaves nothing behind.
 #[test]
 fn cgroup_systemd_driver_without_systemd_is_an_error() {
-    if std::path::Path::new("/run/systemd/system").exists() {
+    if systemd_runs() {
         note("cgroup_systemd: this host runs systemd, so the systemd driver may work: skipped");
         return;
     }

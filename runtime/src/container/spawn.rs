@@ -3,6 +3,7 @@
 //! reports that it is ready or why it failed.
 
 use std::convert::Infallible;
+use std::os::fd::BorrowedFd;
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
@@ -14,18 +15,33 @@ use super::channel::{Channel, Message};
 use super::namespaces::clone_flag;
 use super::{init, ContainerSetup};
 use crate::error::{Context, Error, Result};
-use crate::sys;
+use crate::{logging, sys};
 
 /// Clones the container process and waits until it is set up and blocked on the exec fifo.
-/// `place` runs on the parent side before the process goes on with its setup (it puts the
-/// process in its cgroup), so nothing of the container runs outside it. Returns the host pid.
-/// On failure nothing of it is left running.
-pub fn spawn(setup: &ContainerSetup<'_>, place: &mut dyn FnMut(Pid) -> Result<()>) -> Result<Pid> {
+/// Given a cgroup v2 directory, the process starts in that cgroup (`CLONE_INTO_CGROUP`, with a
+/// fallback to `place` when the kernel refuses). `place` runs on the parent side before the
+/// process goes on with its setup (it puts the process in its cgroup and applies the limits),
+/// so nothing of the container runs outside it. Returns the host pid. On failure nothing of it
+/// is left running.
+pub fn spawn(
+    setup: &ContainerSetup<'_>,
+    cgroup: Option<BorrowedFd<'_>>,
+    place: &mut dyn FnMut(Pid) -> Result<()>,
+) -> Result<Pid> {
     let (parent_end, child_end) = Channel::pair()?;
     let plan = &setup.namespaces;
     let direct = !plan.needs_intermediate();
     let flags = if direct { plan.create.bits() as u64 } else { 0 };
-    let child = match sys::clone3_fork(flags).context("clone container process")? {
+    let cloned = match sys::clone3_fork(flags, cgroup) {
+        Err(e) if cgroup.is_some() => {
+            logging::debug(&format!(
+                "CLONE_INTO_CGROUP refused ({e}): moving the process"
+            ));
+            sys::clone3_fork(flags, None)
+        }
+        cloned => cloned,
+    };
+    let child = match cloned.context("clone container process")? {
         None => {
             drop(parent_end);
             child_main(&child_end, setup, direct)
@@ -110,7 +126,7 @@ fn intermediate(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infalli
     if plan.create.contains(time_ns) {
         write_time_offsets(&setup.bundle.spec)?;
     }
-    match sys::clone3_fork(0).context("fork container process")? {
+    match sys::clone3_fork(0, None).context("fork container process")? {
         None => init::run(channel, setup),
         Some(pid) => {
             channel.send(&Message::ContainerPid(pid.as_raw()))?;

@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -75,7 +75,12 @@ fn set_up(
         .as_ref()
         .and_then(|l| l.resources().as_ref())
         .map(resources::complete_device_rules);
-    let spawned = container::spawn(&setup, &mut |pid| cgroup.place(pid, resources.as_ref()));
+    let clone_target = cgroup.clone_target()?;
+    let spawned = container::spawn(
+        &setup,
+        clone_target.as_ref().map(|f| f.as_fd()),
+        &mut |pid| cgroup.place(pid, resources.as_ref()),
+    );
     drop(setup);
     let recorded = spawned.and_then(|pid| {
         record(dir, bundle, args, pid, cgroup_path).inspect_err(|_| {

@@ -7,11 +7,14 @@ mod devices;
 mod direct;
 mod path;
 
+use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+use cgroups_rs::fs::{hierarchies, Cgroup};
 use cgroups_rs::stats::{CpuAcctStats, CpuThrottlingStats};
-use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager};
+use cgroups_rs::systemd::utils::expand_slice;
+use cgroups_rs::{CgroupPid, CgroupStats, FreezerState, FsManager, Manager, SystemdManager};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
@@ -26,51 +29,108 @@ pub use path::cgroup_path;
 
 /// The cgroup of one container.
 pub struct ContainerCgroup {
+    /// As recorded in the container's state: a cgroup path (`/a/b`) or, with the systemd
+    /// driver, a unit (`slice:prefix:name`).
+    name: String,
+    /// The cgroup's path from each hierarchy's root, e.g. `/a/b` or `/system.slice/x.scope`.
     path: String,
     manager: FsManager,
+    /// With the systemd driver: the transient unit systemd creates the cgroup for.
+    unit: Option<SystemdManager<'static>>,
 }
 
 impl std::fmt::Debug for ContainerCgroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContainerCgroup")
+            .field("name", &self.name)
             .field("path", &self.path)
             .finish()
     }
 }
 
 impl ContainerCgroup {
-    /// The cgroup at `path` (from each hierarchy's root, e.g. `/a/b`); nothing is created yet.
-    pub fn open(path: &str) -> Result<ContainerCgroup> {
+    /// The cgroup named `name` (see [`cgroup_path`]); nothing is created yet.
+    pub fn open(name: &str) -> Result<ContainerCgroup> {
+        let error = |e: &dyn std::fmt::Display| cgroup_error(name, "open", e);
+        let (path, unit) = if name.starts_with('/') {
+            (name.to_string(), None)
+        } else {
+            let unit = SystemdManager::new(name).map_err(|e| error(&e))?;
+            let slice = expand_slice(unit.slice()).map_err(|e| error(&e))?;
+            let path = Path::new("/").join(slice).join(unit.unit());
+            (path.to_string_lossy().into_owned(), Some(unit))
+        };
         // cgroups-rs joins the path onto each hierarchy's mount point: it must be relative.
         let relative = path.trim_start_matches('/');
         if relative.is_empty() {
-            return Err(cgroup_error(
-                path,
-                "open",
-                "the root cgroup cannot be a container's",
-            ));
+            return Err(error(&"the root cgroup cannot be a container's"));
         }
-        let manager = FsManager::new(relative).map_err(|e| cgroup_error(path, "open", e))?;
+        let manager = FsManager::new(relative).map_err(|e| error(&e))?;
         Ok(ContainerCgroup {
-            path: path.to_string(),
+            name: name.to_string(),
+            path,
             manager,
+            unit,
         })
     }
 
-    /// Creates the cgroup, moves `pid` into it and applies `resources`.
+    /// On a pure cgroup v2 host with the cgroupfs driver: creates the cgroup and opens its
+    /// directory, for cloning the container process straight into it (`CLONE_INTO_CGROUP`).
+    pub fn clone_target(&self) -> Result<Option<File>> {
+        let Some(dir) = self.dirs().v2_dir().filter(|_| self.unit.is_none()) else {
+            return Ok(None);
+        };
+        Cgroup::load(hierarchies::auto(), self.path.trim_start_matches('/'))
+            .create()
+            .map_err(|e| cgroup_error(&self.name, "create", e))?;
+        let file = File::open(&dir).map_err(|e| cgroup_error(&self.name, "open", e))?;
+        Ok(Some(file))
+    }
+
+    /// Creates the cgroup (with systemd: starts its unit), moves `pid` into it and applies
+    /// `resources`.
     pub fn place(&mut self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
-        self.manager
-            .add_proc(CgroupPid::from(pid.as_raw() as u64))
-            .map_err(|e| cgroup_error(&self.path, "add process", e))?;
+        let cgroup_pid = CgroupPid::from(pid.as_raw() as u64);
+        match &mut self.unit {
+            Some(unit) => {
+                unit.add_proc(cgroup_pid)
+                    .map_err(|e| cgroup_error(&self.name, "start systemd unit", e))?;
+                self.wait_for_member(pid)?;
+            }
+            None => self
+                .manager
+                .add_proc(cgroup_pid)
+                .map_err(|e| cgroup_error(&self.name, "add process", e))?,
+        }
         if let Some(resources) = resources {
             self.set(resources)?;
         }
         Ok(())
     }
 
+    /// systemd moves a new unit's process asynchronously: waits until `pid` is in the cgroup.
+    fn wait_for_member(&self, pid: Pid) -> Result<()> {
+        for _ in 0..CGROUP_WAIT_ATTEMPTS {
+            if self.pids()?.contains(&pid) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Err(cgroup_error(
+            &self.name,
+            "start systemd unit",
+            format!("systemd did not move process {pid} into the unit's cgroup"),
+        ))
+    }
+
     /// Applies `resources` to the cgroup.
+    /// With systemd, the unit's properties are set too, so systemd keeps the same limits.
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
         self.check_before_update(resources)?;
+        if let Some(unit) = &mut self.unit {
+            unit.set(resources)
+                .map_err(|e| cgroup_error(&self.name, "systemd unit properties", e))?;
+        }
         // Built from the fields, not `self.dirs()`: `self.manager` is borrowed mutably below.
         let dirs = direct::CgroupDirs::new(self.manager.v2(), &self.path);
         let v2_dir = dirs.v2_dir();
@@ -85,7 +145,7 @@ impl ContainerCgroup {
         };
         self.manager
             .set(&rest)
-            .map_err(|e| cgroup_error(&self.path, "linux.resources", e))?;
+            .map_err(|e| cgroup_error(&self.name, "linux.resources", e))?;
         if let Some((dir, rules)) = v2_devices {
             self.attach_device_filter(dir, &rules)?;
         }
@@ -117,7 +177,7 @@ impl ContainerCgroup {
     fn attach_device_filter(&self, dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
         let error = |what: &str, e: std::io::Error| {
             cgroup_error(
-                &self.path,
+                &self.name,
                 "linux.resources.devices",
                 format!("{what}: {e}"),
             )
@@ -141,7 +201,7 @@ impl ContainerCgroup {
         let pids = self
             .manager
             .pids()
-            .map_err(|e| cgroup_error(&self.path, "list processes", e))?;
+            .map_err(|e| cgroup_error(&self.name, "list processes", e))?;
         Ok(pids
             .into_iter()
             .map(|p| Pid::from_raw(p.pid as i32))
@@ -157,7 +217,7 @@ impl ContainerCgroup {
         };
         self.manager
             .freeze(state)
-            .map_err(|e| cgroup_error(&self.path, "freezer", e))
+            .map_err(|e| cgroup_error(&self.name, "freezer", e))
     }
 
     /// Usage counters of the cgroup. On v2, CPU usage and throttling come from `cpu.stat`,
@@ -197,18 +257,22 @@ impl ContainerCgroup {
         keyed_value(&text, "oom_kill")
     }
 
-    /// Removes the cgroup (its processes must be gone).
+    /// Removes the cgroup (its processes must be gone); with systemd, stops its unit first.
     pub fn destroy(mut self) -> Result<()> {
+        if let Some(unit) = &mut self.unit {
+            unit.destroy()
+                .map_err(|e| cgroup_error(&self.name, "stop systemd unit", e))?;
+        }
         self.manager
             .destroy()
-            .map_err(|e| cgroup_error(&self.path, "remove", e))
+            .map_err(|e| cgroup_error(&self.name, "remove", e))
     }
 }
 
 /// Removes a container's cgroup once its processes are gone. Killed processes leave their
 /// cgroup a moment after they die, so an `EBUSY` is retried for a while.
 pub fn remove_cgroup(cgroup: ContainerCgroup) -> Result<()> {
-    for _ in 0..REMOVE_ATTEMPTS {
+    for _ in 0..CGROUP_WAIT_ATTEMPTS {
         match cgroup.pids() {
             Ok(pids) if !pids.is_empty() => {
                 std::thread::sleep(std::time::Duration::from_millis(10))
@@ -219,8 +283,8 @@ pub fn remove_cgroup(cgroup: ContainerCgroup) -> Result<()> {
     cgroup.destroy()
 }
 
-/// How many 10 ms waits [`remove_cgroup`] allows for processes to leave.
-const REMOVE_ATTEMPTS: usize = 500;
+/// How many 10 ms waits are allowed for processes to enter or leave a cgroup.
+const CGROUP_WAIT_ATTEMPTS: usize = 500;
 
 /// The value of `key` in a flat keyed cgroup file (`key value` lines, e.g. `cpu.stat`).
 fn keyed_value(text: &str, key: &str) -> Option<u64> {

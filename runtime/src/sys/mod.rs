@@ -10,14 +10,19 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 /// Forks like `fork(2)` but through `clone3(2)`, so the child can start in new namespaces
-/// (`flags` are `CLONE_NEW*` bits). Returns `None` in the child and the child's pid in the parent.
+/// (`flags` are `CLONE_NEW*` bits) and, given a cgroup v2 directory, in that cgroup
+/// (`CLONE_INTO_CGROUP`). Returns `None` in the child and the child's pid in the parent.
 ///
 /// The caller must be single-threaded: berth never starts threads, so the child gets a
 /// consistent copy of the whole address space.
-pub fn clone3_fork(flags: u64) -> io::Result<Option<Pid>> {
+pub fn clone3_fork(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Option<Pid>> {
     // clone3 without a stack behaves like fork: the child resumes here on a copy of our stack.
     let mut args: libc::clone_args = unsafe_zeroed_clone_args();
     args.flags = flags;
+    if let Some(cgroup) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cgroup.as_raw_fd() as u64;
+    }
     args.exit_signal = libc::SIGCHLD as u64;
     // SAFETY: `args` is a valid, fully initialised clone_args of the size we pass; with no stack
     // given the kernel duplicates the (single-threaded) caller like fork(2) does.
@@ -34,6 +39,10 @@ pub fn clone3_fork(flags: u64) -> io::Result<Option<Pid>> {
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
 }
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7), a 64-bit clone3 flag (libc's constant is an overflowing
+/// `c_int`).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 fn unsafe_zeroed_clone_args() -> libc::clone_args {
     // SAFETY: clone_args is a plain C struct of integers, for which all-zero is the documented
