@@ -3,6 +3,7 @@
 mod bad_input;
 mod cgroups;
 mod cli;
+mod exec;
 mod lifecycle;
 mod namespaces;
 mod process;

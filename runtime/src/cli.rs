@@ -71,6 +71,66 @@ pub enum Command {
     Update(UpdateArgs),
     /// Print resource usage (and OOM events) of a container as JSON.
     Events(EventsArgs),
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
+}
+
+/// Flags of `exec`, runc's names.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Container id.
+    pub id: String,
+    /// The command and its arguments (unless `--process` is given).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// A JSON file (`-` for stdin) holding the whole process, as config.json's `process`.
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Return once the process has started.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// File to write the process's host pid to.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pseudo-terminal master.
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Environment variables (NAME=VALUE), added to the container's.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// User as uid[:gid].
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Additional group ids.
+    #[arg(short = 'g', long)]
+    pub additional_gids: Vec<u32>,
+    /// Capabilities to add (e.g. CAP_NET_ADMIN).
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process.
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Pass N extra fds (3 .. 3+N-1) to the process.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// SELinux label for the process.
+    #[arg(short = 'l', long)]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process.
+    #[arg(short, long)]
+    pub apparmor: Option<String>,
+    /// Exec even if the container is paused.
+    #[arg(long)]
+    pub ignore_paused: bool,
+    /// Run in a sub-cgroup of the container: PATH, or CONTROLLER[,CONTROLLER]:PATH.
+    #[arg(long)]
+    pub cgroup: Vec<String>,
 }
 
 /// Flags of `ps`.

@@ -30,7 +30,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     logging::init(cli.log.as_deref(), cli.log_format, cli.debug)
         .with_context(|| format!("open log file {:?}", cli.log))?;
-    if matches!(cli.command, Command::Create(_) | Command::Run(_)) {
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
         berth::exe_guard::ensure_protected_exe()?;
     }
     Ok(berth::lifecycle::dispatch(cli)?)

@@ -55,6 +55,24 @@ impl Channel {
 
     /// Waits for the next message. A closed peer is an error: the other side died.
     pub fn recv(&self) -> Result<Message> {
+        self.recv_or_closed()?
+            .ok_or_else(|| Error::Setup("container process exited during setup".to_string()))
+    }
+
+    /// Waits until the peer has called `execve` (which closes its close-on-exec end): a
+    /// `Failed` message before that becomes the error it describes.
+    pub fn expect_exec(&self) -> Result<()> {
+        match self.recv_or_closed()? {
+            None => Ok(()),
+            Some(Message::Failed(reason)) => Err(Error::Setup(reason)),
+            Some(other) => Err(Error::Setup(format!(
+                "unexpected setup message {other:?}, wanted the process to exec"
+            ))),
+        }
+    }
+
+    /// The next message, or `None` when the peer has closed its end.
+    fn recv_or_closed(&self) -> Result<Option<Message>> {
         let mut buffer = vec![0u8; MAX_MESSAGE];
         let received = loop {
             let mut iov = [IoSliceMut::new(&mut buffer)];
@@ -65,11 +83,10 @@ impl Channel {
             }
         };
         if received == 0 {
-            return Err(Error::Setup(
-                "container process exited during setup".to_string(),
-            ));
+            return Ok(None);
         }
         serde_json::from_slice(&buffer[..received])
+            .map(Some)
             .map_err(|e| Error::Setup(format!("malformed setup message: {e}")))
     }
 

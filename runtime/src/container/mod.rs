@@ -1,7 +1,9 @@
 //! Building a container: the parent side (`spawn`) clones the container process, which sets
-//! itself up (`init`) while the two talk over one typed `channel`.
+//! itself up (`init`) while the two talk over one typed `channel`; `exec` adds a process to a
+//! running container the same way.
 
 mod channel;
+mod exec;
 mod init;
 mod kernel_params;
 pub mod namespaces;
@@ -14,6 +16,7 @@ use std::os::fd::OwnedFd;
 use crate::spec::Bundle;
 use namespaces::NamespacePlan;
 
+pub use exec::{spawn_exec, ExecSetup};
 pub use spawn::spawn;
 
 /// Everything the container process needs to set itself up; the child gets a copy when cloned.

@@ -32,16 +32,7 @@ pub fn spawn(
     let plan = &setup.namespaces;
     let direct = !plan.needs_intermediate();
     let flags = if direct { plan.create.bits() as u64 } else { 0 };
-    let cloned = match sys::clone3_fork(flags, cgroup) {
-        Err(e) if cgroup.is_some() => {
-            logging::debug(&format!(
-                "CLONE_INTO_CGROUP refused ({e}): moving the process"
-            ));
-            sys::clone3_fork(flags, None)
-        }
-        cloned => cloned,
-    };
-    let child = match cloned.context("clone container process")? {
+    let child = match clone_child(flags, cgroup)? {
         None => {
             drop(parent_end);
             child_main(&child_end, setup, direct)
@@ -52,12 +43,41 @@ pub fn spawn(
     let mut container_pid = None;
     let result = handshake(&parent_end, setup, child, direct, &mut container_pid, place);
     if result.is_err() {
-        for pid in container_pid.into_iter().chain([child]) {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
+        kill_all(container_pid.into_iter().chain([child]));
     }
     result
+}
+
+/// Clones a child in new namespaces (`flags`), into `cgroup` when given; a kernel that
+/// refuses `CLONE_INTO_CGROUP` gets a plain clone (the caller moves the child instead).
+pub(super) fn clone_child(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Option<Pid>> {
+    let cloned = match sys::clone3_fork(flags, cgroup) {
+        Err(e) if cgroup.is_some() => {
+            logging::debug(&format!(
+                "CLONE_INTO_CGROUP refused ({e}): moving the process"
+            ));
+            sys::clone3_fork(flags, None)
+        }
+        cloned => cloned,
+    };
+    cloned.context("clone container process")
+}
+
+/// Kills and reaps the processes of a failed setup.
+pub(super) fn kill_all(pids: impl Iterator<Item = Pid>) {
+    for pid in pids {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+    }
+}
+
+/// Waits for the intermediate process to report the pid of the process it forked.
+pub(super) fn receive_pid(channel: &Channel) -> Result<Pid> {
+    match channel.recv()? {
+        Message::ContainerPid(pid) => Ok(Pid::from_raw(pid)),
+        Message::Failed(reason) => Err(Error::Setup(reason)),
+        other => Err(Error::Setup(format!("unexpected setup message {other:?}"))),
+    }
 }
 
 fn handshake(

@@ -1,9 +1,11 @@
 //! The commands of the runtime lifecycle (runtime.md): create, start, state, kill, delete, plus
-//! runc's run, list and spec.
+//! runc's run, exec, list, spec, pause/resume, ps, update and events.
 
 mod create;
 mod delete;
 mod events;
+mod exec;
+mod foreground;
 mod kill;
 mod list;
 mod pause;
@@ -35,6 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Ps(args) => ps::ps(&store, &args).map(|_| 0),
         Command::Update(args) => update::update(&store, &args).map(|_| 0),
         Command::Events(args) => events::events(&store, &args).map(|_| 0),
+        Command::Exec(args) => exec::exec(&store, &args),
     }
 }
 

@@ -1,37 +1,22 @@
 //! `update`: change the resource limits of a live container, from LinuxResources JSON (how
 //! containerd calls it) and runc's per-field flags.
 
-use std::io::Read;
-
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxPids, LinuxResources};
 
 use crate::cli::UpdateArgs;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::resources::ContainerCgroup;
 use crate::state::Store;
 
 /// Applies the new limits.
 pub fn update(store: &Store, args: &UpdateArgs) -> Result<()> {
     let mut resources = match &args.resources {
-        Some(path) => read_resources(path)?,
+        Some(path) => crate::spec::read_json_arg(path, "--resources")?,
         None => LinuxResources::default(),
     };
     apply_flags(&mut resources, args)?;
     let container = super::live(store, &args.id)?;
     ContainerCgroup::open(&container.state.cgroup_path)?.set(&resources)
-}
-
-fn read_resources(path: &std::path::Path) -> Result<LinuxResources> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("read resources from stdin")?;
-    } else {
-        text = std::fs::read_to_string(path)
-            .with_context(|| format!("--resources {}", path.display()))?;
-    }
-    serde_json::from_str(&text).map_err(|e| Error::config("--resources", e.to_string()))
 }
 
 fn apply_flags(resources: &mut LinuxResources, args: &UpdateArgs) -> Result<()> {

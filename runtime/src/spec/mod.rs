@@ -5,7 +5,10 @@ mod template;
 mod validate;
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
 
 use oci_spec::runtime::{Capability, Spec};
 
@@ -13,6 +16,7 @@ use crate::error::{Context, Error, Result};
 use crate::logging;
 
 pub use template::default_spec;
+pub use validate::validate_process;
 
 /// A bundle whose configuration parsed and validated.
 #[derive(Debug)]
@@ -46,8 +50,23 @@ pub fn parse_config(bytes: &[u8]) -> Result<Spec> {
         Err(e) if e.path().to_string().starts_with("process.capabilities") => {
             parse_dropping_unknown_capabilities(bytes)
         }
-        Err(e) => Err(describe_parse_error(e)),
+        Err(e) => Err(describe_parse_error(e, "config.json")),
     }
+}
+
+/// Reads a JSON document given on the command line (`flag FILE`, `-` for stdin) as a `T`;
+/// errors name the flag and the JSON path of the offending field.
+pub fn read_json_arg<T: DeserializeOwned>(path: &Path, flag: &str) -> Result<T> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{flag}: read stdin"))?;
+    } else {
+        bytes = fs::read(path).with_context(|| format!("{flag} {}", path.display()))?;
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| describe_parse_error(e, flag))
 }
 
 /// config.md: a capability that cannot be mapped to the kernel is logged as a warning, and
@@ -73,20 +92,22 @@ fn parse_dropping_unknown_capabilities(bytes: &[u8]) -> Result<Spec> {
             }
         }
     }
-    serde_path_to_error::deserialize(value).map_err(describe_parse_error)
+    serde_path_to_error::deserialize(value).map_err(|e| describe_parse_error(e, "config.json"))
 }
 
+/// A parse error of the JSON document `document` as a config error naming the field.
 fn describe_parse_error<E: std::fmt::Display + ClassifyError>(
     e: serde_path_to_error::Error<E>,
+    document: &str,
 ) -> Error {
     let path = e.path().to_string();
     if e.inner().is_syntax_error() {
-        return Error::config("config.json", format!("invalid JSON: {}", e.into_inner()));
+        return Error::config(document, format!("invalid JSON: {}", e.into_inner()));
     }
     let field = if path == "." {
-        "config.json".to_string()
+        document.to_string()
     } else {
-        format!("config.json: {path}")
+        format!("{document}: {path}")
     };
     Error::config(field, e.into_inner().to_string())
 }

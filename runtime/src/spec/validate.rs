@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use crate::error::{Error, Result};
 
@@ -52,6 +52,11 @@ fn check_process(spec: &Spec) -> Result<()> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::config("process", "required to create a container"))?;
+    validate_process(process)
+}
+
+/// The runtime-spec's requirements on a process: a program, absolute `cwd`, each rlimit once.
+pub fn validate_process(process: &Process) -> Result<()> {
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must name a program to run"));
     }

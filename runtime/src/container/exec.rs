@@ -1,0 +1,98 @@
+//! `exec`: a new process in a running container. It is cloned into the container's cgroup,
+//! joins the namespaces of the container's process through its pidfd, forks once more so that
+//! the pid and time namespaces apply, and takes the process's own identity before `execve`.
+
+use std::convert::Infallible;
+use std::os::fd::BorrowedFd;
+
+use nix::sched::{setns, CloneFlags};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::Process;
+
+use super::channel::{Channel, Message};
+use super::process;
+use super::spawn::{clone_child, kill_all, receive_pid};
+use crate::error::{Context, Result};
+use crate::sys;
+
+/// What a process run by `exec` needs.
+#[derive(Debug)]
+pub struct ExecSetup<'a> {
+    /// Container id (names the session keyring).
+    pub id: &'a str,
+    /// A pidfd of the container's process, whose namespaces the new process joins.
+    pub container: BorrowedFd<'a>,
+    /// The namespaces to join: those of the container process that differ from berth's.
+    pub join: CloneFlags,
+    /// The process to run.
+    pub process: &'a Process,
+    /// How many fds from 3 up stay open in the process (`--preserve-fds`).
+    pub preserved_fds: u32,
+}
+
+/// Starts the process: returns its host pid once it has called `execve`. `place` runs on the
+/// parent side before the process goes on (it puts the process in the container's cgroup).
+/// On failure nothing of it is left running.
+pub fn spawn_exec(
+    setup: &ExecSetup<'_>,
+    cgroup: Option<BorrowedFd<'_>>,
+    place: &mut dyn FnMut(Pid) -> Result<()>,
+) -> Result<Pid> {
+    let (parent_end, child_end) = Channel::pair()?;
+    let intermediate = match clone_child(0, cgroup)? {
+        None => {
+            drop(parent_end);
+            let Err(e) = join_and_fork(&child_end, setup);
+            let _ = child_end.send(&Message::Failed(e.to_string()));
+            sys::exit_child(1)
+        }
+        Some(pid) => pid,
+    };
+    drop(child_end);
+    let mut process_pid = None;
+    let result = (|| {
+        let pid = receive_pid(&parent_end)?;
+        process_pid = Some(pid);
+        waitpid(intermediate, None).context("wait for intermediate process")?;
+        place(pid)?;
+        parent_end.send(&Message::Proceed)?;
+        parent_end.expect_exec()?;
+        Ok(pid)
+    })();
+    if result.is_err() {
+        kill_all(process_pid.into_iter().chain([intermediate]));
+    }
+    result
+}
+
+/// The intermediate process: joins the namespaces, then forks the process itself into them.
+fn join_and_fork(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible> {
+    // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe.
+    nix::sys::prctl::set_dumpable(false).context("set non-dumpable")?;
+    if !setup.join.is_empty() {
+        setns(setup.container, setup.join).context("join the container's namespaces")?;
+    }
+    match sys::clone3_fork(0, None).context("fork the exec process")? {
+        None => {
+            let Err(e) = become_process(channel, setup);
+            let _ = channel.send(&Message::Failed(e.to_string()));
+            sys::exit_child(1)
+        }
+        Some(pid) => {
+            channel.send(&Message::ContainerPid(pid.as_raw()))?;
+            sys::exit_child(0)
+        }
+    }
+}
+
+/// The process, inside the container: waits to be placed, then takes its identity and execs.
+fn become_process(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible> {
+    channel.expect(Message::Proceed)?;
+    sys::join_session_keyring(setup.id).context("join a new session keyring")?;
+    process::apply_rlimits(setup.process)?;
+    let plan = process::prepare_exec(setup.process, &[])?;
+    sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
+    process::set_identity(setup.process)?;
+    process::exec(&plan)
+}
