@@ -24,7 +24,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     match live_status(&state, &dir.fifo_path()) {
         (Status::Stopped, _) | (_, None) => {}
         (status, Some(process)) if force => {
-            signal_all(&state, &process, Signal::SIGKILL)?;
+            match signal_all(&state, &process, Signal::SIGKILL) {
+                // It exited on its own meanwhile: what is left of it goes below.
+                Err(Error::NotRunning) => {}
+                result => result?,
+            }
             // Frozen processes only die once thawed.
             if status == Status::Paused {
                 ContainerCgroup::open(&state.cgroup_path)?.freeze(false)?;

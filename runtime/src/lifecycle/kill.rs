@@ -49,15 +49,18 @@ pub fn signal_process(process: &LiveProcess, signal: Signal) -> Result<()> {
     })
 }
 
-/// Signals every process in the container's cgroup, then the container process itself.
+/// Signals the container process, then every other process in the container's cgroup, also
+/// when the container process has just exited (the result of signalling it is returned). It
+/// goes first: once the others die it may exit on its own.
 pub fn signal_all(state: &ContainerState, process: &LiveProcess, signal: Signal) -> Result<()> {
     let cgroup = ContainerCgroup::open(&state.cgroup_path)?;
+    let signalled = signal_process(process, signal);
     for pid in cgroup.pids()? {
         if pid != process.pid {
             let _ = kill_pid(pid, signal);
         }
     }
-    signal_process(process, signal)
+    signalled
 }
 
 #[cfg(test)]
