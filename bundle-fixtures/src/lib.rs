@@ -37,6 +37,15 @@ pub const PROBE_IN_ROOTFS: &str = "/bin/berth-probe";
 /// Host path of the busybox binary copied into fixtures (Debian's `busybox-static`).
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
+/// Docker's default seccomp profile as the `linux.seccomp` object dockerd puts in an amd64
+/// container's config.json when the container has Docker's default capabilities
+/// (`seccomp/docker-default.json`, written for berth after moby's `profiles/seccomp`):
+/// `SCMP_ACT_ERRNO` (EPERM) by default, a long allow list, `socket` without `AF_VSOCK`, five
+/// `personality` values, `clone` without namespace flags and `clone3` failing with ENOSYS.
+/// Everything else (`unshare`, `mount`, `setns`, `kexec_load`, `keyctl`, `bpf`, ...) is denied
+/// by its absence.
+pub const DOCKER_DEFAULT_SECCOMP: &str = include_str!("../seccomp/docker-default.json");
+
 /// The `config.json` the fixtures start from: `runc spec` (runc 1.1) with `terminal: false`,
 /// a writable root (tests write into it; set `root.readonly` to test that), hostname `berth`,
 /// and without the `/sys/fs/cgroup` mount. `process.args` is replaced by the caller's.

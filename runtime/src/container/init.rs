@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::io::Read;
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
@@ -85,10 +86,35 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
     process::apply_rlimits(process)?;
     let exec_plan = process::prepare_exec(process, &setup.extra_env)?;
     sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
+    // The filter goes in as late as it can: once berth's own setup is done, but while the
+    // parent still listens, so that a load failure is create's error and the listener of a
+    // notifying filter reaches the agent during create. Without no_new_privs the kernel wants
+    // CAP_SYS_ADMIN for it, so then it goes in before the user and capabilities change (the
+    // filter then also sees those calls, as under runc).
+    let no_new_privs = process.no_new_privileges().unwrap_or(false);
+    if !no_new_privs {
+        load_seccomp(channel, setup)?;
+    }
     process::set_identity(process)?;
+    if no_new_privs {
+        load_seccomp(channel, setup)?;
+    }
     channel.send(&Message::Ready)?;
     wait_for_start(setup)?;
     process::exec(&exec_plan)
+}
+
+/// Loads the seccomp filter, if any, and hands its listener to the parent.
+fn load_seccomp(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<()> {
+    let Some(program) = &setup.seccomp else {
+        return Ok(());
+    };
+    let listener = sys::seccomp::load_filter(program.filter(), program.flags())
+        .map_err(|e| Error::config("linux.seccomp", format!("load the filter: {e}")))?;
+    if let Some(fd) = listener {
+        channel.send_fd(&Message::SeccompListener, fd.as_fd())?;
+    }
+    Ok(())
 }
 
 /// Blocks until `start` writes to the exec fifo.

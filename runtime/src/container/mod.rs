@@ -9,6 +9,7 @@ mod kernel_params;
 pub mod namespaces;
 mod process;
 mod rootfs;
+pub mod seccomp;
 mod spawn;
 
 use std::os::fd::OwnedFd;
@@ -38,4 +39,6 @@ pub struct ContainerSetup<'a> {
     pub preserved_fds: u32,
     /// Environment added to `process.env` (socket activation variables).
     pub extra_env: Vec<String>,
+    /// The compiled `linux.seccomp` profile, if any.
+    pub seccomp: Option<seccomp::Program>,
 }

@@ -3,17 +3,17 @@
 //! reports that it is ready or why it failed.
 
 use std::convert::Infallible;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxIdMapping, Spec};
+use oci_spec::runtime::{ContainerState, LinuxIdMapping, Spec, State, StateBuilder};
 
 use super::channel::{Channel, Message};
 use super::namespaces::clone_flag;
-use super::{init, ContainerSetup};
+use super::{init, seccomp, ContainerSetup};
 use crate::error::{Context, Error, Result};
 use crate::{logging, sys};
 
@@ -112,8 +112,38 @@ fn handshake(
     };
     place(pid)?;
     channel.send(&Message::Proceed)?;
-    channel.expect(Message::Ready)?;
-    Ok(pid)
+    loop {
+        match channel.recv_with_fd()? {
+            (Message::Ready, _) => return Ok(pid),
+            (Message::SeccompListener, Some(fd)) => {
+                let listener = setup.seccomp.as_ref().and_then(|p| p.listener());
+                let listener = listener.ok_or_else(|| {
+                    Error::Setup("a seccomp listener came without a listenerPath".to_string())
+                })?;
+                seccomp::send_listener(listener, creating_state(setup, pid), fd.as_fd())?;
+            }
+            (Message::Failed(reason), _) => return Err(Error::Setup(reason)),
+            (other, _) => {
+                return Err(Error::Setup(format!(
+                    "unexpected setup message {other:?}, wanted Ready"
+                )))
+            }
+        }
+    }
+}
+
+/// The container's state while it is being created, for the seccomp agent.
+fn creating_state(setup: &ContainerSetup<'_>, pid: Pid) -> State {
+    let mut state = StateBuilder::default()
+        .version(crate::SPEC_VERSION)
+        .id(setup.id)
+        .status(ContainerState::Creating)
+        .pid(pid.as_raw())
+        .bundle(setup.bundle.dir.clone());
+    if let Some(annotations) = setup.bundle.spec.annotations() {
+        state = state.annotations(annotations.clone());
+    }
+    state.build().expect("every state field is set")
 }
 
 /// Entry point of the cloned child; never returns.

@@ -33,8 +33,9 @@ pub fn create(
         ));
     }
     let cgroup_path = resources::cgroup_path(&bundle.spec, &args.id, systemd_cgroup)?;
+    let seccomp = container::seccomp::compile_spec(&bundle.spec)?;
     let dir = store.create(&args.id)?;
-    match set_up(&dir, &bundle, args, cgroup_path) {
+    match set_up(&dir, &bundle, args, cgroup_path, seccomp) {
         Ok(state) => Ok((dir, state)),
         Err(e) => {
             let _ = dir.remove();
@@ -48,6 +49,7 @@ fn set_up(
     bundle: &Bundle,
     args: &CreateArgs,
     cgroup_path: String,
+    seccomp: Option<container::seccomp::Program>,
 ) -> Result<ContainerState> {
     let fifo = dir.fifo_path();
     mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
@@ -67,6 +69,7 @@ fn set_up(
         no_new_keyring: args.no_new_keyring,
         preserved_fds: args.preserve_fds + activation.as_ref().map_or(0, |(n, _)| *n),
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
+        seccomp,
     };
     let mut cgroup = ContainerCgroup::open(&cgroup_path)?;
     let resources = bundle

@@ -2,6 +2,7 @@
 //! berth lives here, each with the reason it is sound.
 
 pub mod bpf;
+pub mod seccomp;
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -59,6 +60,15 @@ pub fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
     }
     // SAFETY: the kernel returned a fresh fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Takes ownership of fds this process just received with `SCM_RIGHTS`.
+pub fn own_received_fds(fds: Vec<RawFd>) -> Vec<OwnedFd> {
+    fds.into_iter()
+        // SAFETY: the kernel installed each received fd in our table for this message alone;
+        // nothing else refers to it yet.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect()
 }
 
 /// Sends `signal` to the process behind `pidfd`.
