@@ -277,6 +277,7 @@ pub struct Cmd<'a> {
     cwd: Option<PathBuf>,
     umask: Option<u32>,
     oom_score_adj: Option<i32>,
+    in_terminal: bool,
     timeout: Duration,
 }
 
@@ -327,6 +328,14 @@ impl<'a> Cmd<'a> {
         self
     }
 
+    /// Runs the runtime on a pseudo-terminal of its own, its controlling terminal (through
+    /// util-linux `script`), as an interactive `run`/`exec` with a terminal is run; stdin data
+    /// is typed into it and stdout holds everything the terminal showed, stderr included.
+    pub fn in_terminal(mut self) -> Self {
+        self.in_terminal = true;
+        self
+    }
+
     /// Runs the runtime with this /proc/self/oom_score_adj.
     pub fn oom_score_adj(mut self, adj: i32) -> Self {
         self.oom_score_adj = Some(adj);
@@ -345,7 +354,15 @@ impl<'a> Cmd<'a> {
         full.extend(self.args);
         let cmdline = format!("{} {}", runtime().display(), full.join(" "));
 
-        let mut c = if self.listen_fds {
+        let mut c = if self.in_terminal {
+            let quoted: Vec<String> = std::iter::once(runtime().display().to_string())
+                .chain(full.iter().cloned())
+                .map(|a| sh_quote(&a))
+                .collect();
+            let mut c = Command::new("script");
+            c.args(["-qec", &quoted.join(" "), "/dev/null"]);
+            c
+        } else if self.listen_fds {
             // exec keeps the shell's pid, so $$ is the runtime's own pid.
             let mut c = Command::new("/bin/sh");
             c.arg("-c")
@@ -356,8 +373,10 @@ impl<'a> Cmd<'a> {
         } else {
             Command::new(runtime())
         };
-        c.args(&full)
-            .env_remove("LISTEN_FDS")
+        if !self.in_terminal {
+            c.args(&full);
+        }
+        c.env_remove("LISTEN_FDS")
             .env_remove("LISTEN_PID")
             .env_remove("NOTIFY_SOCKET");
         if self.listen_fds {
@@ -740,6 +759,7 @@ impl Ctx {
             cwd: None,
             umask: None,
             oom_score_adj: None,
+            in_terminal: false,
             timeout: CMD_TIMEOUT,
         }
     }
@@ -1349,6 +1369,39 @@ pub fn access_of<'a>(report: &'a Value, path: &str) -> &'a Value {
     let v = &report[path];
     assert!(v.is_object(), "no access entry for {path} in {report}");
     v
+}
+
+// ------------------------------------------------------------------------------------ fd passing
+
+/// Accepts one connection on `listener` and receives one message with one fd attached
+/// (`SCM_RIGHTS`, as runtimes send a console master or a seccomp listener); returns the
+/// message bytes and the fd.
+pub fn accept_fd(listener: &std::os::unix::net::UnixListener) -> (Vec<u8>, OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{FromRawFd, RawFd};
+    let (stream, _) = listener.accept().expect("accept on the socket");
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut control = nix::cmsg_space!([RawFd; 4]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buffer)];
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .expect("recvmsg");
+    let bytes = msg.bytes;
+    let fd = msg
+        .cmsgs()
+        .expect("control messages")
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("an fd in SCM_RIGHTS");
+    // SAFETY: the kernel just installed this fd in our table; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    (buffer[..bytes].to_vec(), fd)
 }
 
 #[cfg(test)]

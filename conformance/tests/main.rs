@@ -8,3 +8,4 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod terminal;

@@ -26,6 +26,9 @@ pub enum Message {
     /// Container process -> parent: its seccomp filter is loaded; the filter's notification
     /// listener is attached, for the parent to send to the seccomp agent.
     SeccompListener,
+    /// Container process -> parent: the master of the pseudo-terminal it made for
+    /// `process.terminal` is attached.
+    Terminal,
     /// Container process -> parent: set up, now waiting for `start`.
     Ready,
     /// Either side: setup failed, with a one-line reason.
@@ -91,15 +94,22 @@ impl Channel {
             .ok_or_else(|| Error::Setup("container process exited during setup".to_string()))
     }
 
-    /// Waits until the peer has called `execve` (which closes its close-on-exec end): a
-    /// `Failed` message before that becomes the error it describes.
-    pub fn expect_exec(&self) -> Result<()> {
-        match self.recv_or_closed()? {
-            None => Ok(()),
-            Some((Message::Failed(reason), _)) => Err(Error::Setup(reason)),
-            Some((other, _)) => Err(Error::Setup(format!(
-                "unexpected setup message {other:?}, wanted the process to exec"
-            ))),
+    /// Waits until the peer has called `execve` (which closes its close-on-exec end); returns
+    /// the terminal master it sent on the way, if any. A `Failed` message becomes the error it
+    /// describes.
+    pub fn expect_exec(&self) -> Result<Option<OwnedFd>> {
+        let mut terminal = None;
+        loop {
+            match self.recv_or_closed()? {
+                None => return Ok(terminal),
+                Some((Message::Terminal, fd)) => terminal = fd,
+                Some((Message::Failed(reason), _)) => return Err(Error::Setup(reason)),
+                Some((other, _)) => {
+                    return Err(Error::Setup(format!(
+                        "unexpected setup message {other:?}, wanted the process to exec"
+                    )))
+                }
+            }
         }
     }
 

@@ -3,16 +3,18 @@
 //! the pid and time namespaces apply, and takes the process's own identity before `execve`.
 
 use std::convert::Infallible;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::waitpid;
-use nix::unistd::Pid;
+use nix::unistd::{setsid, Pid};
 use oci_spec::runtime::Process;
 
 use super::channel::{Channel, Message};
 use super::process;
 use super::spawn::{clone_child, kill_all, receive_pid};
+use super::terminal::Pty;
 use crate::error::{Context, Result};
 use crate::sys;
 
@@ -31,14 +33,23 @@ pub struct ExecSetup<'a> {
     pub preserved_fds: u32,
 }
 
-/// Starts the process: returns its host pid once it has called `execve`. `place` runs on the
+/// A process started by `exec`.
+#[derive(Debug)]
+pub struct Execed {
+    /// Its host pid.
+    pub pid: Pid,
+    /// The master of its terminal (`process.terminal`).
+    pub terminal: Option<OwnedFd>,
+}
+
+/// Starts the process: returns it once it has called `execve`. `place` runs on the
 /// parent side before the process goes on (it puts the process in the container's cgroup).
 /// On failure nothing of it is left running.
 pub fn spawn_exec(
     setup: &ExecSetup<'_>,
     cgroup: Option<BorrowedFd<'_>>,
     place: &mut dyn FnMut(Pid) -> Result<()>,
-) -> Result<Pid> {
+) -> Result<Execed> {
     let (parent_end, child_end) = Channel::pair()?;
     let intermediate = match clone_child(0, cgroup)? {
         None => {
@@ -57,8 +68,8 @@ pub fn spawn_exec(
         waitpid(intermediate, None).context("wait for intermediate process")?;
         place(pid)?;
         parent_end.send(&Message::Proceed)?;
-        parent_end.expect_exec()?;
-        Ok(pid)
+        let terminal = parent_end.expect_exec()?;
+        Ok(Execed { pid, terminal })
     })();
     if result.is_err() {
         kill_all(process_pid.into_iter().chain([intermediate]));
@@ -89,6 +100,11 @@ fn join_and_fork(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible>
 /// The process, inside the container: waits to be placed, then takes its identity and execs.
 fn become_process(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible> {
     channel.expect(Message::Proceed)?;
+    if setup.process.terminal().unwrap_or(false) {
+        setsid().context("setsid")?;
+        let pty = Pty::open(Path::new("/dev/ptmx"))?;
+        channel.send_fd(&Message::Terminal, pty.attach()?.as_fd())?;
+    }
     sys::join_session_keyring(setup.id).context("join a new session keyring")?;
     process::apply_rlimits(setup.process)?;
     let plan = process::prepare_exec(setup.process, &[])?;

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::io::Read;
 use std::os::fd::AsFd;
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
@@ -13,7 +14,9 @@ use nix::unistd::{setresgid, setresuid, setsid, Gid, Uid};
 use super::channel::{Channel, Message};
 use super::kernel_params::Procfs;
 use super::process;
+use super::rootfs::paths::RootDir;
 use super::rootfs::{self, HostCgroups, RootfsContext};
+use super::terminal::Pty;
 use super::ContainerSetup;
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -62,6 +65,18 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
         rootfs::prepare(&rootfs_ctx)?;
     }
     let process = spec.process().as_ref().expect("validated: process is set");
+    if process.terminal().unwrap_or(false) {
+        let root = RootDir::open(if own_mount_ns {
+            &setup.bundle.rootfs
+        } else {
+            Path::new("/")
+        })?;
+        let pty = Pty::open_in(&root)?;
+        if own_mount_ns {
+            pty.mount_console(&root)?;
+        }
+        channel.send_fd(&Message::Terminal, pty.attach()?.as_fd())?;
+    }
     let linux = spec.linux().as_ref();
     let sysctls = linux.and_then(|l| l.sysctl().as_ref());
     if sysctls.is_some_and(|s| !s.is_empty()) || process.oom_score_adj().is_some() {

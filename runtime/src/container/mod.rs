@@ -11,14 +11,15 @@ mod process;
 mod rootfs;
 pub mod seccomp;
 mod spawn;
+pub mod terminal;
 
 use std::os::fd::OwnedFd;
 
 use crate::spec::Bundle;
 use namespaces::NamespacePlan;
 
-pub use exec::{spawn_exec, ExecSetup};
-pub use spawn::spawn;
+pub use exec::{spawn_exec, ExecSetup, Execed};
+pub use spawn::{spawn, Spawned};
 
 /// Everything the container process needs to set itself up; the child gets a copy when cloned.
 #[derive(Debug)]

@@ -165,8 +165,9 @@ pub fn set_identity(process: &Process) -> Result<()> {
 }
 
 /// Sets effective (first, while permitted is still full), permitted and inheritable, then
-/// raises each ambient capability. Like runc, an ambient capability the kernel refuses (not in
-/// both permitted and inheritable) is a warning, not an error.
+/// raises each ambient capability. An ambient capability the kernel refuses (not in both
+/// permitted and inheritable) is one warning line, not an error (config.md: capabilities that
+/// cannot be granted are logged as warnings; runc ignores them silently).
 fn apply_capability_sets(caps: &LinuxCapabilities) -> Result<()> {
     let sets = [
         (CapSet::Effective, caps.effective(), "effective"),
@@ -178,12 +179,17 @@ fn apply_capability_sets(caps: &LinuxCapabilities) -> Result<()> {
         caps::set(None, set, &wanted).map_err(|e| cap_error(name, e))?;
     }
     caps::clear(None, CapSet::Ambient).map_err(|e| cap_error("ambient", e))?;
-    for cap in to_caps(caps.ambient().as_ref(), "ambient")? {
-        if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
-            logging::warn(&format!(
-                "process.capabilities.ambient: cannot raise {cap} (it must be permitted and inheritable): {e}"
-            ));
-        }
+    let mut refused: Vec<String> = to_caps(caps.ambient().as_ref(), "ambient")?
+        .into_iter()
+        .filter(|cap| caps::raise(None, CapSet::Ambient, *cap).is_err())
+        .map(|cap| cap.to_string())
+        .collect();
+    if !refused.is_empty() {
+        refused.sort();
+        logging::warn(&format!(
+            "process.capabilities.ambient: {} not raised (an ambient capability must also be permitted and inheritable)",
+            refused.join(", ")
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! reports that it is ready or why it failed.
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
@@ -27,7 +27,7 @@ pub fn spawn(
     setup: &ContainerSetup<'_>,
     cgroup: Option<BorrowedFd<'_>>,
     place: &mut dyn FnMut(Pid) -> Result<()>,
-) -> Result<Pid> {
+) -> Result<Spawned> {
     let (parent_end, child_end) = Channel::pair()?;
     let plan = &setup.namespaces;
     let direct = !plan.needs_intermediate();
@@ -46,6 +46,15 @@ pub fn spawn(
         kill_all(container_pid.into_iter().chain([child]));
     }
     result
+}
+
+/// A container process, set up and waiting for `start`.
+#[derive(Debug)]
+pub struct Spawned {
+    /// Its host pid.
+    pub pid: Pid,
+    /// The master of its terminal (`process.terminal`).
+    pub terminal: Option<OwnedFd>,
 }
 
 /// Clones a child in new namespaces (`flags`), into `cgroup` when given; a kernel that
@@ -87,7 +96,7 @@ fn handshake(
     direct: bool,
     container_pid: &mut Option<Pid>,
     place: &mut dyn FnMut(Pid) -> Result<()>,
-) -> Result<Pid> {
+) -> Result<Spawned> {
     let spec = &setup.bundle.spec;
     let pid = if direct {
         if setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER) {
@@ -112,9 +121,11 @@ fn handshake(
     };
     place(pid)?;
     channel.send(&Message::Proceed)?;
+    let mut terminal = None;
     loop {
         match channel.recv_with_fd()? {
-            (Message::Ready, _) => return Ok(pid),
+            (Message::Ready, _) => return Ok(Spawned { pid, terminal }),
+            (Message::Terminal, fd) => terminal = fd,
             (Message::SeccompListener, Some(fd)) => {
                 let listener = setup.seccomp.as_ref().and_then(|p| p.listener());
                 let listener = listener.ok_or_else(|| {

@@ -10,6 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
 
+use super::console;
 use crate::cli::CreateArgs;
 use crate::container::namespaces::NamespacePlan;
 use crate::container::{self, ContainerSetup};
@@ -18,25 +19,41 @@ use crate::resources::{self, remove_cgroup, ContainerCgroup};
 use crate::spec::Bundle;
 use crate::state::{process_start_time, ContainerDir, ContainerState, Status, Store};
 
-/// Creates the container; returns its locked directory and recorded state.
+/// A container just created.
+#[derive(Debug)]
+pub struct Created {
+    /// Its directory, still locked.
+    pub dir: ContainerDir,
+    /// Its recorded state.
+    pub state: ContainerState,
+    /// The master of its terminal, when it has one and no `--console-socket` took it (a
+    /// foreground `run` relays it).
+    pub terminal: Option<OwnedFd>,
+}
+
+/// Creates the container. `detached`: nobody stays to relay a terminal (`create`, `run -d`).
 pub fn create(
     store: &Store,
     args: &CreateArgs,
     systemd_cgroup: bool,
-) -> Result<(ContainerDir, ContainerState)> {
+    detached: bool,
+) -> Result<Created> {
     let bundle = Bundle::load(&args.bundle)?;
     let process = bundle.spec.process().as_ref().expect("validated");
-    if process.terminal().unwrap_or(false) {
-        return Err(Error::config(
-            "process.terminal",
-            "terminals are not supported yet; set it to false",
-        ));
-    }
+    console::check_request(
+        process.terminal().unwrap_or(false),
+        args.console_socket.as_deref(),
+        detached,
+    )?;
     let cgroup_path = resources::cgroup_path(&bundle.spec, &args.id, systemd_cgroup)?;
     let seccomp = container::seccomp::compile_spec(&bundle.spec)?;
     let dir = store.create(&args.id)?;
     match set_up(&dir, &bundle, args, cgroup_path, seccomp) {
-        Ok(state) => Ok((dir, state)),
+        Ok((state, terminal)) => Ok(Created {
+            dir,
+            state,
+            terminal,
+        }),
         Err(e) => {
             let _ = dir.remove();
             Err(e)
@@ -50,7 +67,7 @@ fn set_up(
     args: &CreateArgs,
     cgroup_path: String,
     seccomp: Option<container::seccomp::Program>,
-) -> Result<ContainerState> {
+) -> Result<(ContainerState, Option<OwnedFd>)> {
     let fifo = dir.fifo_path();
     mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
     let exec_fifo: OwnedFd = OpenOptions::new()
@@ -85,8 +102,13 @@ fn set_up(
         &mut |pid| cgroup.place(pid, resources.as_ref()),
     );
     drop(setup);
-    let recorded = spawned.and_then(|pid| {
-        record(dir, bundle, args, pid, cgroup_path).inspect_err(|_| {
+    let recorded = spawned.and_then(|spawned| {
+        let pid = spawned.pid;
+        let recorded = record(dir, bundle, args, pid, cgroup_path).and_then(|state| {
+            let terminal = console::hand_over(spawned.terminal, args.console_socket.as_deref())?;
+            Ok((state, terminal))
+        });
+        recorded.inspect_err(|_| {
             let _ = kill(pid, Signal::SIGKILL);
         })
     });

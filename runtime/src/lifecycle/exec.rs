@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
 use super::create::write_pid_file;
-use super::foreground;
+use super::{console, foreground};
 use crate::cli::ExecArgs;
 use crate::container::{self, ExecSetup};
 use crate::error::{Context, Error, Result};
@@ -32,7 +32,17 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
     )?;
     let process = exec_process(&spec, args)?;
     validate_process(&process)?;
-    check_unsupported(&process, args)?;
+    console::check_request(
+        process.terminal().unwrap_or(false),
+        args.console_socket.as_deref(),
+        args.detach,
+    )?;
+    if !args.cgroup.is_empty() {
+        return Err(Error::config(
+            "--cgroup",
+            "sub-cgroups are not supported yet",
+        ));
+    }
     let join = namespaces_to_join(container.process.pid)?;
     let mut cgroup = ContainerCgroup::open(&container.state.cgroup_path)?;
     let relayed = foreground::prepare(args.detach)?;
@@ -44,7 +54,7 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
         process: &process,
         preserved_fds: args.preserve_fds,
     };
-    let pid = container::spawn_exec(
+    let execed = container::spawn_exec(
         &setup,
         clone_target.as_ref().map(|f| f.as_fd()),
         &mut |pid| cgroup.place(pid, None),
@@ -52,12 +62,13 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
     // Other commands (kill, state, delete) must not wait for this one.
     drop(container);
     if let Some(pid_file) = &args.pid_file {
-        write_pid_file(pid_file, pid)?;
+        write_pid_file(pid_file, execed.pid)?;
     }
+    let terminal = console::hand_over(execed.terminal, args.console_socket.as_deref())?;
     if args.detach {
         return Ok(0);
     }
-    foreground::relay_until_exit(&relayed, pid)
+    foreground::relay_until_exit(&relayed, execed.pid, terminal)
 }
 
 /// The process to run: `--process`, or config.json's process with the flags applied.
@@ -150,23 +161,6 @@ fn with_capabilities(mut caps: LinuxCapabilities, names: &[String]) -> Result<Li
     caps.set_effective(extend(caps.effective()));
     caps.set_permitted(extend(caps.permitted()));
     Ok(caps)
-}
-
-/// What `exec` cannot do yet, refused with the reason.
-fn check_unsupported(process: &Process, args: &ExecArgs) -> Result<()> {
-    if process.terminal().unwrap_or(false) || args.console_socket.is_some() {
-        return Err(Error::config(
-            "process.terminal",
-            "terminals are not supported yet; run without -t/--console-socket",
-        ));
-    }
-    if !args.cgroup.is_empty() {
-        return Err(Error::config(
-            "--cgroup",
-            "sub-cgroups are not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 /// The namespace kinds of `/proc/<pid>/ns` and their clone flags.

@@ -1,6 +1,7 @@
 //! The commands of the runtime lifecycle (runtime.md): create, start, state, kill, delete, plus
 //! runc's run, exec, list, spec, pause/resume, ps, update and events.
 
+mod console;
 mod create;
 mod delete;
 mod events;
@@ -24,7 +25,7 @@ use crate::state::{live_status, ContainerDir, ContainerState, LiveProcess, Statu
 pub fn dispatch(cli: Cli) -> Result<i32> {
     let store = Store::new(&cli.root);
     match cli.command {
-        Command::Create(args) => create::create(&store, &args, cli.systemd_cgroup).map(|_| 0),
+        Command::Create(args) => create::create(&store, &args, cli.systemd_cgroup, true).map(|_| 0),
         Command::Start(args) => start::start(&store, &args.id).map(|_| 0),
         Command::State(args) => state::print(&store, &args.id).map(|_| 0),
         Command::Kill(args) => kill::kill(&store, &args).map(|_| 0),

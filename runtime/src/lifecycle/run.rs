@@ -11,17 +11,18 @@ use crate::state::Store;
 pub fn run(store: &Store, args: &RunArgs, systemd_cgroup: bool) -> Result<i32> {
     let id = &args.create.id;
     let relayed = foreground::prepare(args.detach)?;
-    let (dir, state) = create::create(store, &args.create, systemd_cgroup)?;
-    if let Err(e) = start::start_locked(&dir) {
-        drop(dir);
+    let created = create::create(store, &args.create, systemd_cgroup, args.detach)?;
+    if let Err(e) = start::start_locked(&created.dir) {
+        drop(created);
         let _ = delete::delete(store, id, true);
         return Err(e);
     }
-    drop(dir);
+    drop(created.dir);
     if args.detach {
         return Ok(0);
     }
-    let code = foreground::relay_until_exit(&relayed, Pid::from_raw(state.pid))?;
+    let pid = Pid::from_raw(created.state.pid);
+    let code = foreground::relay_until_exit(&relayed, pid, created.terminal)?;
     if !args.keep {
         delete::delete(store, id, true)?;
     }

@@ -3,6 +3,7 @@
 
 pub mod bpf;
 pub mod seccomp;
+pub mod tty;
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

@@ -6,7 +6,7 @@ mod devices;
 mod masking;
 mod mounts;
 mod options;
-mod paths;
+pub mod paths;
 mod pivot;
 
 use std::path::Path;
