@@ -7,3 +7,4 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod seccomp;
