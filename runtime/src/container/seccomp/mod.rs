@@ -434,8 +434,12 @@ impl Sentinels {
             .map(|data| libc::SECCOMP_RET_TRACE | u32::from(data))
             .filter(|k| !used.contains(k));
         Sentinels {
-            next: free.next().expect("a profile uses few actions"),
-            notify: free.next().expect("a profile uses few actions"),
+            next: free
+                .next()
+                .expect("assemble keeps the number of actions small"),
+            notify: free
+                .next()
+                .expect("assemble keeps the number of actions small"),
         }
     }
 
@@ -456,6 +460,12 @@ fn assemble(
     groups: BTreeMap<Action, Rules>,
     default: Action,
 ) -> Result<BpfProgram> {
+    // Each group takes at least a load, a comparison, two jumps and a return; refusing more
+    // groups than can fit also leaves sentinel values free.
+    const MIN_GROUP_LEN: usize = 5;
+    if groups.len() * MIN_GROUP_LEN > MAX_INSTRUCTIONS {
+        return Err(too_long(groups.len() * MIN_GROUP_LEN));
+    }
     let used: Vec<u32> = groups
         .keys()
         .chain([&default])
@@ -887,6 +897,11 @@ mod tests {
             e.starts_with("linux.seccomp.syscalls: the filter needs"),
             "{e}"
         );
+        assert!(e.contains("at most 4096"), "{e}");
+        let actions: Vec<Value> = (0..1000)
+            .map(|errno| json!({"names": ["kill"], "action": "SCMP_ACT_TRACE", "errnoRet": errno}))
+            .collect();
+        let e = error(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": actions}));
         assert!(e.contains("at most 4096"), "{e}");
     }
 
