@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 /// A valid config whose process would run for a long time, tagged with `token` in its
 /// argv so that a leftover process can be found.
-fn config(token: &str, f: impl FnOnce(&mut Value)) -> Value {
+pub(crate) fn config(token: &str, f: impl FnOnce(&mut Value)) -> Value {
     edit_json(&probe_spec(&["sleep", "1000", token]), f)
 }
 
 /// `create` of a bundle with this config.json text: asserts the failure, the one-line error
 /// and that nothing is left behind; returns the output for wording checks.
 #[track_caller]
-fn rejected(ctx: &Ctx, config_text: &str, token: &str) -> Output {
+pub(crate) fn rejected(ctx: &Ctx, config_text: &str, token: &str) -> Output {
     let bundle = ctx.raw_bundle(config_text);
     create_rejected(ctx, &bundle, &ctx.new_id(), token, None)
 }

@@ -8,4 +8,5 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod seccomp;
 mod terminal;

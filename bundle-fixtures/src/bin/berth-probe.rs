@@ -18,8 +18,9 @@
 //!   - `groups`: supplementary groups (getgroups), in kernel order;
 //!   - `caps`: `{"inheritable","permitted","effective","bounding","ambient"}`, each the
 //!     16-hex-digit string of `CapInh`/`CapPrm`/`CapEff`/`CapBnd`/`CapAmb` in /proc/self/status;
-//!   - `no_new_privs` (0/1), `seccomp` (0 disabled, 1 strict, 2 filter), `umask` (number, from
-//!     the `Umask:` status line, so reading it changes nothing);
+//!   - `no_new_privs` (0/1), `seccomp` (0 disabled, 1 strict, 2 filter), `seccomp_filters`
+//!     (how many filters are attached), `umask` (number, from the `Umask:` status line, so
+//!     reading it changes nothing);
 //!   - `cwd` (readlink /proc/self/cwd), `hostname`, `domainname` (uname);
 //!   - `namespaces`: `{"net": "net:[4026531840]", ...}` for every entry of /proc/self/ns;
 //!   - `mounts`: /proc/self/mountinfo parsed, in order, each
@@ -50,6 +51,9 @@
 //! * `berth-probe sysctl NAME...` — `{"NAME": "value", ...}` read from /proc/sys.
 //! * `berth-probe exit N` — exits with status N at once (prints nothing).
 //! * `berth-probe sleep SECS` — sleeps (fractions allowed), prints nothing, exits 0.
+//! * `berth-probe syscall NR [ARG]...` — makes syscall number NR with up to six integer
+//!   arguments (decimal or `0x` hex; only for syscalls that take no pointers):
+//!   `{"syscall": NR, "ret": N}`, or `{"syscall": NR, "errno": "EPERM", "errno_number": 1}`.
 //! * `berth-probe signals` — blocks every catchable signal, prints `{"ready":true,"pid":N}`,
 //!   then one line `{"signal":"SIGUSR1","number":10,"sender_pid":N}` for each signal received
 //!   (works as pid 1 of a pid namespace, where default actions do not apply). It exits 0 after
@@ -84,6 +88,7 @@ fn main() {
             return;
         }
         "signals" => signals(),
+        "syscall" => syscall(params),
         _ => usage(&format!("unknown subcommand {cmd:?}")),
     };
     emit(&out);
@@ -93,7 +98,7 @@ fn usage(msg: &str) -> ! {
     eprintln!("berth-probe: {msg}");
     eprintln!(
         "usage: berth-probe [report] [--sysctl NAME]... | access PATH... | touch PATH... | \
-         sysctl NAME... | exit N | sleep SECS | signals"
+         sysctl NAME... | exit N | sleep SECS | signals | syscall NR [ARG]..."
     );
     std::process::exit(2)
 }
@@ -231,6 +236,7 @@ fn report(params: &[String]) -> Value {
         },
         "no_new_privs": num("NoNewPrivs"),
         "seccomp": num("Seccomp"),
+        "seccomp_filters": num("Seccomp_filters"),
         "umask": u32::from_str_radix(&field("Umask"), 8).map(Value::from).unwrap_or(Value::Null),
         "cwd": std::fs::read_link("/proc/self/cwd")
             .map(|p| p.to_string_lossy().into_owned())
@@ -570,6 +576,35 @@ fn signal_name(n: i32) -> String {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => format!("SIGRTMIN+{}", n - libc::SIGRTMIN()),
     }
+}
+
+fn syscall(params: &[String]) -> Value {
+    let numbers: Vec<u64> = params
+        .iter()
+        .map(|p| {
+            let parsed = match p.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => p.parse(),
+            };
+            parsed.unwrap_or_else(|_| usage(&format!("not a number: {p:?}")))
+        })
+        .collect();
+    let Some((&nr, args)) = numbers.split_first() else {
+        usage("expected a syscall number")
+    };
+    if args.len() > 6 {
+        usage("a syscall takes at most six arguments");
+    }
+    let mut a = [0u64; 6];
+    a[..args.len()].copy_from_slice(args);
+    // SAFETY: the caller names a syscall whose arguments are plain integers, so the kernel
+    // dereferences no pointer of ours; it validates the values itself.
+    let ret = unsafe { libc::syscall(nr as libc::c_long, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if ret < 0 {
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        return json!({"syscall": nr, "errno": errno_name(errno), "errno_number": errno});
+    }
+    json!({"syscall": nr, "ret": ret})
 }
 
 fn signals() -> Value {

@@ -95,15 +95,17 @@ impl Channel {
     }
 
     /// Waits until the peer has called `execve` (which closes its close-on-exec end); returns
-    /// the terminal master it sent on the way, if any. A `Failed` message becomes the error it
-    /// describes.
-    pub fn expect_exec(&self) -> Result<Option<OwnedFd>> {
-        let mut terminal = None;
+    /// the fds it sent on the way (`Terminal`, `SeccompListener`) with their messages. A
+    /// `Failed` message becomes the error it describes.
+    pub fn expect_exec(&self) -> Result<Vec<(Message, OwnedFd)>> {
+        let mut fds = Vec::new();
         loop {
             match self.recv_or_closed()? {
-                None => return Ok(terminal),
-                Some((Message::Terminal, fd)) => terminal = fd,
+                None => return Ok(fds),
                 Some((Message::Failed(reason), _)) => return Err(Error::Setup(reason)),
+                Some((message @ (Message::Terminal | Message::SeccompListener), Some(fd))) => {
+                    fds.push((message, fd))
+                }
                 Some((other, _)) => {
                     return Err(Error::Setup(format!(
                         "unexpected setup message {other:?}, wanted the process to exec"

@@ -9,13 +9,13 @@ use std::path::Path;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::waitpid;
 use nix::unistd::{setsid, Pid};
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{Process, State};
 
 use super::channel::{Channel, Message};
-use super::process;
 use super::spawn::{clone_child, kill_all, receive_pid};
 use super::terminal::Pty;
-use crate::error::{Context, Result};
+use super::{init, process, seccomp};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 
 /// What a process run by `exec` needs.
@@ -31,6 +31,10 @@ pub struct ExecSetup<'a> {
     pub process: &'a Process,
     /// How many fds from 3 up stay open in the process (`--preserve-fds`).
     pub preserved_fds: u32,
+    /// The container's compiled `linux.seccomp`, which exec'd processes get too.
+    pub seccomp: Option<seccomp::Program>,
+    /// The container's state, for a seccomp agent.
+    pub state: State,
 }
 
 /// A process started by `exec`.
@@ -68,13 +72,28 @@ pub fn spawn_exec(
         waitpid(intermediate, None).context("wait for intermediate process")?;
         place(pid)?;
         parent_end.send(&Message::Proceed)?;
-        let terminal = parent_end.expect_exec()?;
+        let mut terminal = None;
+        for (message, fd) in parent_end.expect_exec()? {
+            match message {
+                Message::Terminal => terminal = Some(fd),
+                _ => send_seccomp_listener(setup, fd)?,
+            }
+        }
         Ok(Execed { pid, terminal })
     })();
     if result.is_err() {
         kill_all(process_pid.into_iter().chain([intermediate]));
     }
     result
+}
+
+/// Hands the listener of the process's notifying seccomp filter to the agent.
+fn send_seccomp_listener(setup: &ExecSetup<'_>, fd: OwnedFd) -> Result<()> {
+    let listener = setup.seccomp.as_ref().and_then(|p| p.listener());
+    let listener = listener.ok_or_else(|| {
+        Error::Setup("a seccomp listener came without a listenerPath".to_string())
+    })?;
+    seccomp::send_listener(listener, setup.state.clone(), fd.as_fd())
 }
 
 /// The intermediate process: joins the namespaces, then forks the process itself into them.
@@ -109,6 +128,6 @@ fn become_process(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible
     process::apply_rlimits(setup.process)?;
     let plan = process::prepare_exec(setup.process, &[])?;
     sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
-    process::set_identity(setup.process)?;
+    init::take_identity(channel, setup.process, setup.seccomp.as_ref())?;
     process::exec(&plan)
 }

@@ -10,14 +10,15 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{setresgid, setresuid, setsid, Gid, Uid};
+use oci_spec::runtime::Process;
 
 use super::channel::{Channel, Message};
 use super::kernel_params::Procfs;
-use super::process;
 use super::rootfs::paths::RootDir;
 use super::rootfs::{self, HostCgroups, RootfsContext};
 use super::terminal::Pty;
 use super::ContainerSetup;
+use super::{process, seccomp};
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
@@ -101,27 +102,36 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
     process::apply_rlimits(process)?;
     let exec_plan = process::prepare_exec(process, &setup.extra_env)?;
     sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
-    // The filter goes in as late as it can: once berth's own setup is done, but while the
-    // parent still listens, so that a load failure is create's error and the listener of a
-    // notifying filter reaches the agent during create. Without no_new_privs the kernel wants
-    // CAP_SYS_ADMIN for it, so then it goes in before the user and capabilities change (the
-    // filter then also sees those calls, as under runc).
-    let no_new_privs = process.no_new_privileges().unwrap_or(false);
-    if !no_new_privs {
-        load_seccomp(channel, setup)?;
-    }
-    process::set_identity(process)?;
-    if no_new_privs {
-        load_seccomp(channel, setup)?;
-    }
+    take_identity(channel, process, setup.seccomp.as_ref())?;
     channel.send(&Message::Ready)?;
     wait_for_start(setup)?;
     process::exec(&exec_plan)
 }
 
-/// Loads the seccomp filter, if any, and hands its listener to the parent.
-fn load_seccomp(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<()> {
-    let Some(program) = &setup.seccomp else {
+/// Switches to the process's user, capabilities and no_new_privs, and loads the seccomp filter
+/// (if any; a notifying filter's listener goes to the parent). The filter goes in as late as it
+/// can: once berth's own setup is done, but while the parent still listens, so that a load
+/// failure is the caller's error and the listener reaches the agent. Without no_new_privs the
+/// kernel wants CAP_SYS_ADMIN for it, so then it goes in before the user and capabilities
+/// change (the filter then also sees those calls, as under runc).
+pub(super) fn take_identity(
+    channel: &Channel,
+    process: &Process,
+    seccomp: Option<&seccomp::Program>,
+) -> Result<()> {
+    let no_new_privs = process.no_new_privileges().unwrap_or(false);
+    if !no_new_privs {
+        load_seccomp(channel, seccomp)?;
+    }
+    process::set_identity(process)?;
+    if no_new_privs {
+        load_seccomp(channel, seccomp)?;
+    }
+    Ok(())
+}
+
+fn load_seccomp(channel: &Channel, program: Option<&seccomp::Program>) -> Result<()> {
+    let Some(program) = program else {
         return Ok(());
     };
     let listener = sys::seccomp::load_filter(program.filter(), program.flags())

@@ -9,7 +9,7 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::{ContainerState, LinuxIdMapping, Spec, State, StateBuilder};
+use oci_spec::runtime::{ContainerState, LinuxIdMapping, Spec, State};
 
 use super::channel::{Channel, Message};
 use super::namespaces::clone_flag;
@@ -145,16 +145,13 @@ fn handshake(
 
 /// The container's state while it is being created, for the seccomp agent.
 fn creating_state(setup: &ContainerSetup<'_>, pid: Pid) -> State {
-    let mut state = StateBuilder::default()
-        .version(crate::SPEC_VERSION)
-        .id(setup.id)
-        .status(ContainerState::Creating)
-        .pid(pid.as_raw())
-        .bundle(setup.bundle.dir.clone());
-    if let Some(annotations) = setup.bundle.spec.annotations() {
-        state = state.annotations(annotations.clone());
-    }
-    state.build().expect("every state field is set")
+    crate::state::oci_state(
+        setup.id,
+        ContainerState::Creating,
+        pid.as_raw(),
+        &setup.bundle.dir,
+        setup.bundle.spec.annotations().as_ref(),
+    )
 }
 
 /// Entry point of the cloned child; never returns.

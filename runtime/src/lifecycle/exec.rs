@@ -16,7 +16,7 @@ use crate::container::{self, ExecSetup};
 use crate::error::{Context, Error, Result};
 use crate::resources::ContainerCgroup;
 use crate::spec::{parse_config, read_json_arg, validate_process};
-use crate::state::{Status, Store};
+use crate::state::{oci_state, Status, Store};
 
 /// Runs the process; returns berth's exit code (the process's when in the foreground).
 pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
@@ -53,6 +53,14 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
         join,
         process: &process,
         preserved_fds: args.preserve_fds,
+        seccomp: container::seccomp::compile_spec(&spec)?,
+        state: oci_state(
+            &args.id,
+            oci_spec::runtime::ContainerState::Running,
+            container.state.pid,
+            &container.state.bundle,
+            Some(&container.state.annotations),
+        ),
     };
     let execed = container::spawn_exec(
         &setup,

@@ -12,6 +12,26 @@ use serde::{Deserialize, Serialize};
 pub use liveness::{process_start_time, LiveProcess};
 pub use store::{live_status, ContainerDir, Store};
 
+/// The runtime-spec `State` of a container (what hooks and seccomp agents receive).
+pub fn oci_state(
+    id: &str,
+    status: oci_spec::runtime::ContainerState,
+    pid: i32,
+    bundle: &std::path::Path,
+    annotations: Option<&HashMap<String, String>>,
+) -> oci_spec::runtime::State {
+    let mut state = oci_spec::runtime::StateBuilder::default()
+        .version(crate::SPEC_VERSION)
+        .id(id)
+        .status(status)
+        .pid(pid)
+        .bundle(bundle.to_path_buf());
+    if let Some(annotations) = annotations {
+        state = state.annotations(annotations.clone());
+    }
+    state.build().expect("every state field is set")
+}
+
 /// The lifecycle status of a container, as runtime.md names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -434,8 +434,12 @@ impl Sentinels {
             .map(|data| libc::SECCOMP_RET_TRACE | u32::from(data))
             .filter(|k| !used.contains(k));
         Sentinels {
-            next: free.next().expect("a profile uses few actions"),
-            notify: free.next().expect("a profile uses few actions"),
+            next: free
+                .next()
+                .expect("assemble keeps the number of actions small"),
+            notify: free
+                .next()
+                .expect("assemble keeps the number of actions small"),
         }
     }
 
@@ -456,6 +460,12 @@ fn assemble(
     groups: BTreeMap<Action, Rules>,
     default: Action,
 ) -> Result<BpfProgram> {
+    // Each group takes at least a load, a comparison, two jumps and a return; refusing more
+    // groups than can fit also leaves sentinel values free.
+    const MIN_GROUP_LEN: usize = 5;
+    if groups.len() * MIN_GROUP_LEN > MAX_INSTRUCTIONS {
+        return Err(too_long(groups.len() * MIN_GROUP_LEN));
+    }
     let used: Vec<u32> = groups
         .keys()
         .chain([&default])
@@ -713,43 +723,35 @@ mod tests {
         assert!(at("tkill", 0x123) && at("tkill", 0xf12f) && !at("tkill", 0x223));
     }
 
-    #[test]
-    fn conditions_on_different_arguments_all_apply() {
+    /// `kill` fails with EPERM when `args` match; returns what `kill(pid, signal)` gets.
+    fn kill_rule(args: Value) -> impl Fn(u64, u64) -> u32 {
         let p = compiled(json!({
             "defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [
-                {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
-                {"index": 1, "value": 9, "op": "SCMP_CMP_EQ"},
-            ]}]
+            "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": args}]
         }));
-        let denied = ERRNO | libc::EPERM as u32;
-        assert_eq!(call(&p, "kill", [1, 9, 0, 0, 0, 0]), denied);
-        assert_eq!(
-            call(&p, "kill", [1, 15, 0, 0, 0, 0]),
-            libc::SECCOMP_RET_ALLOW
-        );
-        assert_eq!(
-            call(&p, "kill", [2, 9, 0, 0, 0, 0]),
-            libc::SECCOMP_RET_ALLOW
-        );
+        move |pid, signal| call(&p, "kill", [pid, signal, 0, 0, 0, 0])
+    }
+
+    #[test]
+    fn conditions_on_different_arguments_all_apply() {
+        let kill = kill_rule(json!([
+            {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 9, "op": "SCMP_CMP_EQ"},
+        ]));
+        assert_eq!(kill(1, 9), ERRNO | libc::EPERM as u32);
+        assert_eq!(kill(1, 15), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(kill(2, 9), libc::SECCOMP_RET_ALLOW);
     }
 
     #[test]
     fn an_argument_compared_twice_matches_on_either_comparison() {
-        let p = compiled(json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [
-                {"index": 1, "value": 9, "op": "SCMP_CMP_EQ"},
-                {"index": 1, "value": 19, "op": "SCMP_CMP_EQ"},
-            ]}]
-        }));
-        let denied = ERRNO | libc::EPERM as u32;
-        assert_eq!(call(&p, "kill", [1, 9, 0, 0, 0, 0]), denied);
-        assert_eq!(call(&p, "kill", [1, 19, 0, 0, 0, 0]), denied);
-        assert_eq!(
-            call(&p, "kill", [1, 15, 0, 0, 0, 0]),
-            libc::SECCOMP_RET_ALLOW
-        );
+        let kill = kill_rule(json!([
+            {"index": 1, "value": 9, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 19, "op": "SCMP_CMP_EQ"},
+        ]));
+        assert_eq!(kill(1, 9), ERRNO | libc::EPERM as u32);
+        assert_eq!(kill(1, 19), ERRNO | libc::EPERM as u32);
+        assert_eq!(kill(1, 15), libc::SECCOMP_RET_ALLOW);
     }
 
     #[test]
@@ -895,6 +897,11 @@ mod tests {
             e.starts_with("linux.seccomp.syscalls: the filter needs"),
             "{e}"
         );
+        assert!(e.contains("at most 4096"), "{e}");
+        let actions: Vec<Value> = (0..1000)
+            .map(|errno| json!({"names": ["kill"], "action": "SCMP_ACT_TRACE", "errnoRet": errno}))
+            .collect();
+        let e = error(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": actions}));
         assert!(e.contains("at most 4096"), "{e}");
     }
 
