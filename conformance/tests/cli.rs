@@ -136,3 +136,40 @@ fn log_format_json() {
     );
     assert!(e["time"].as_str().is_some_and(is_rfc3339), "{e}");
 }
+
+/// features.md: `features` prints the Features structure, which oci-spec's types parse;
+/// ociVersionMin <= ociVersionMax, both 1.x; the Linux part names the namespaces and the
+/// seccomp support the runtime has, and mountOptions are plain option names.
+#[test]
+fn features_structure() {
+    let ctx = Ctx::new("features");
+    let out = ctx.rt(&["features"]);
+    out.ok();
+    let features: oci_spec::runtime::Features =
+        serde_json::from_str(&out.stdout).expect("features parse as oci-spec's Features");
+    assert!(features.oci_version_min().starts_with("1."));
+    assert!(features.oci_version_max().starts_with("1."));
+    let version = |v: &str| -> Vec<u32> {
+        v.split(['.', '-'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    assert!(version(features.oci_version_min()) <= version(features.oci_version_max()));
+    let options = features.mount_options().clone().expect("mountOptions");
+    for name in ["ro", "nosuid", "rbind", "rprivate"] {
+        assert!(options.iter().any(|o| o == name), "{name} in {options:?}");
+    }
+    let linux = features.linux().clone().expect("linux features");
+    let namespaces = linux.namespaces().clone().expect("namespaces");
+    assert!(namespaces.len() >= 7, "{namespaces:?}");
+    let seccomp = linux.seccomp().clone().expect("seccomp features");
+    assert_eq!(seccomp.enabled(), &Some(true));
+    let actions = seccomp.actions().clone().expect("seccomp actions");
+    assert!(actions.contains(&oci_spec::runtime::LinuxSeccompAction::ScmpActErrno));
+    if skip_for_runc("runc 1.1's features predate rro and runtime-spec 1.3") {
+        return;
+    }
+    assert!(options.iter().any(|o| o == "rro"), "rro: {options:?}");
+    assert_eq!(features.oci_version_max(), "1.3.0");
+}

@@ -73,6 +73,8 @@ pub enum Command {
     Events(EventsArgs),
     /// Run a new process inside a running container.
     Exec(ExecArgs),
+    /// Print the runtime-spec features JSON: what this build of berth implements.
+    Features,
 }
 
 /// Flags of `exec`, runc's names.

@@ -19,6 +19,7 @@ use crate::spec::Bundle;
 use namespaces::NamespacePlan;
 
 pub use exec::{spawn_exec, ExecSetup, Execed};
+pub use rootfs::is_mount_option;
 pub use spawn::{spawn, Spawned};
 
 /// Everything the container process needs to set itself up; the child gets a copy when cloned.

@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod events;
 mod exec;
+mod features;
 mod foreground;
 mod kill;
 mod list;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Update(args) => update::update(&store, &args).map(|_| 0),
         Command::Events(args) => events::events(&store, &args).map(|_| 0),
         Command::Exec(args) => exec::exec(&store, &args),
+        Command::Features => features::print().map(|_| 0),
     }
 }
 

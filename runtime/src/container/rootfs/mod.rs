@@ -18,6 +18,7 @@ use procfs::process::Process;
 use crate::error::{Context, Error, Result};
 
 pub use cgroups::HostCgroups;
+pub use options::is_recognized as is_mount_option;
 pub use paths::RootDir;
 
 /// What rootfs setup needs beyond the config.

@@ -65,6 +65,7 @@ fn flag_option(name: &str) -> Option<(MsFlags, MsFlags)> {
         "loud" => clear(MsFlags::MS_SILENT),
         "nosymfollow" => set(MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
         "symfollow" => clear(MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+        "defaults" => set(none),
         "bind" => set(MsFlags::MS_BIND),
         "rbind" => set(MsFlags::MS_BIND | MsFlags::MS_REC),
         _ => None,
@@ -111,6 +112,13 @@ pub fn parse_propagation(name: &str) -> Option<MsFlags> {
         "runbindable" => MsFlags::MS_UNBINDABLE | rec,
         _ => return None,
     })
+}
+
+/// True for a mount option name berth acts on (a flag, a recursive attribute, a propagation).
+pub fn is_recognized(name: &str) -> bool {
+    flag_option(name).is_some()
+        || recursive_option(name).is_some()
+        || parse_propagation(name).is_some()
 }
 
 /// Parses a mount's option list.
