@@ -9,6 +9,7 @@ pub mod cli;
 pub mod container;
 pub mod error;
 pub mod exe_guard;
+pub mod hooks;
 pub mod lifecycle;
 pub mod logging;
 mod passwd;

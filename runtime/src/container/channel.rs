@@ -29,6 +29,9 @@ pub enum Message {
     /// Container process -> parent: the master of the pseudo-terminal it made for
     /// `process.terminal` is attached.
     Terminal,
+    /// Container process -> parent: the mounts are done; run the prestart and createRuntime
+    /// hooks, then send `Proceed`.
+    CreateRuntimeHooks,
     /// Container process -> parent: set up, now waiting for `start`.
     Ready,
     /// Either side: setup failed, with a one-line reason.

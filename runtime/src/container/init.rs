@@ -10,7 +10,7 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{setresgid, setresuid, setsid, Gid, Uid};
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{ContainerState, Process};
 
 use super::channel::{Channel, Message};
 use super::kernel_params::Procfs;
@@ -20,12 +20,29 @@ use super::terminal::Pty;
 use super::ContainerSetup;
 use super::{process, seccomp};
 use crate::error::{Context, Error, Result};
+use crate::hooks::{self, HookKind};
+use crate::state::oci_state;
 use crate::sys;
 
 /// Runs the container process's setup; returns only on failure.
 pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> {
     channel.expect(Message::Proceed)?;
     let spec = &setup.bundle.spec;
+    // The state hooks get names the host pid, which only the host's /proc (still mounted
+    // here, before any mount of the container) tells a process in a new pid namespace.
+    let host_pid = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse().ok())
+        .unwrap_or_else(|| nix::unistd::getpid().as_raw());
+    let hook_state = |status| {
+        oci_state(
+            setup.id,
+            status,
+            host_pid,
+            &setup.bundle.dir,
+            spec.annotations().as_ref(),
+        )
+    };
     let plan = &setup.namespaces;
     let in_user_ns = plan.has(CloneFlags::CLONE_NEWUSER);
     if plan.create.contains(CloneFlags::CLONE_NEWUSER) {
@@ -78,6 +95,18 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
         }
         channel.send_fd(&Message::Terminal, pty.attach()?.as_fd())?;
     }
+    if [HookKind::Prestart, HookKind::CreateRuntime]
+        .iter()
+        .any(|kind| !hooks::configured(spec, *kind).is_empty())
+    {
+        channel.send(&Message::CreateRuntimeHooks)?;
+        channel.expect(Message::Proceed)?;
+    }
+    hooks::run(
+        spec,
+        HookKind::CreateContainer,
+        &hook_state(ContainerState::Creating),
+    )?;
     let linux = spec.linux().as_ref();
     let sysctls = linux.and_then(|l| l.sysctl().as_ref());
     if sysctls.is_some_and(|s| !s.is_empty()) || process.oom_score_adj().is_some() {
@@ -105,6 +134,11 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
     take_identity(channel, process, setup.seccomp.as_ref())?;
     channel.send(&Message::Ready)?;
     wait_for_start(setup)?;
+    hooks::run(
+        spec,
+        HookKind::StartContainer,
+        &hook_state(ContainerState::Created),
+    )?;
     process::exec(&exec_plan)
 }
 

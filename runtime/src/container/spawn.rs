@@ -15,6 +15,7 @@ use super::channel::{Channel, Message};
 use super::namespaces::clone_flag;
 use super::{init, seccomp, ContainerSetup};
 use crate::error::{Context, Error, Result};
+use crate::hooks::{self, HookKind};
 use crate::{logging, sys};
 
 /// Clones the container process and waits until it is set up and blocked on the exec fifo.
@@ -126,6 +127,12 @@ fn handshake(
         match channel.recv_with_fd()? {
             (Message::Ready, _) => return Ok(Spawned { pid, terminal }),
             (Message::Terminal, fd) => terminal = fd,
+            (Message::CreateRuntimeHooks, _) => {
+                let state = creating_state(setup, pid);
+                hooks::run(spec, HookKind::Prestart, &state)?;
+                hooks::run(spec, HookKind::CreateRuntime, &state)?;
+                channel.send(&Message::Proceed)?;
+            }
             (Message::SeccompListener, Some(fd)) => {
                 let listener = setup.seccomp.as_ref().and_then(|p| p.listener());
                 let listener = listener.ok_or_else(|| {

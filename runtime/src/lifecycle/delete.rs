@@ -6,9 +6,12 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use super::kill::signal_all;
+use oci_spec::runtime::ContainerState;
+
 use crate::error::{Error, Result};
+use crate::hooks::{self, HookKind};
 use crate::resources::{remove_cgroup, ContainerCgroup};
-use crate::state::{live_status, LiveProcess, Status, Store};
+use crate::state::{live_status, oci_state, LiveProcess, Status, Store};
 
 /// How long `delete --force` waits for a killed container to exit.
 const KILL_TIMEOUT_MS: u16 = 10_000;
@@ -44,7 +47,20 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     if let Ok(cgroup) = ContainerCgroup::open(&state.cgroup_path) {
         remove_cgroup(cgroup)?;
     }
-    dir.remove()
+    // Read before the container is gone; a bundle removed meanwhile has no hooks left to run.
+    let spec = super::bundle_spec(&state).ok();
+    dir.remove()?;
+    if let Some(spec) = spec {
+        let hook_state = oci_state(
+            id,
+            ContainerState::Stopped,
+            state.pid,
+            &state.bundle,
+            Some(&state.annotations),
+        );
+        hooks::run(&spec, HookKind::Poststop, &hook_state)?;
+    }
+    Ok(())
 }
 
 /// Waits until the process has exited (its pidfd turns readable).

@@ -15,7 +15,7 @@ use crate::cli::ExecArgs;
 use crate::container::{self, ExecSetup};
 use crate::error::{Context, Error, Result};
 use crate::resources::ContainerCgroup;
-use crate::spec::{parse_config, read_json_arg, validate_process};
+use crate::spec::{read_json_arg, validate_process};
 use crate::state::{oci_state, Status, Store};
 
 /// Runs the process; returns berth's exit code (the process's when in the foreground).
@@ -26,10 +26,7 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
             "cannot exec in a paused container (use --ignore-paused to override)".to_string(),
         ));
     }
-    let config = container.state.bundle.join("config.json");
-    let spec = parse_config(
-        &std::fs::read(&config).with_context(|| format!("read {}", config.display()))?,
-    )?;
+    let spec = super::bundle_spec(&container.state)?;
     let process = exec_process(&spec, args)?;
     validate_process(&process)?;
     console::check_request(

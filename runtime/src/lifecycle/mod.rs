@@ -66,3 +66,13 @@ pub(crate) fn live(store: &Store, id: &str) -> Result<Live> {
         }),
     }
 }
+
+/// The configuration a container was created from (its bundle's config.json).
+pub(crate) fn bundle_spec(state: &ContainerState) -> Result<oci_spec::runtime::Spec> {
+    let config = state.bundle.join("config.json");
+    let bytes = std::fs::read(&config).map_err(|e| Error::Io {
+        context: format!("read {}", config.display()),
+        source: e,
+    })?;
+    crate::spec::parse_config(&bytes)
+}

@@ -4,8 +4,11 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
+use oci_spec::runtime::ContainerState as OciStatus;
+
 use crate::error::{Context, Error, Result};
-use crate::state::{live_status, ContainerDir, ContainerState, Status, Store};
+use crate::hooks::{self, HookKind};
+use crate::state::{live_status, oci_state, ContainerDir, ContainerState, Status, Store};
 
 /// Starts container `id`.
 pub fn start(store: &Store, id: &str) -> Result<ContainerState> {
@@ -44,5 +47,14 @@ pub fn start_locked(dir: &ContainerDir) -> Result<ContainerState> {
     fs::remove_file(&fifo_path).context("remove exec fifo")?;
     state.status = Status::Running;
     dir.save(&state)?;
+    let spec = super::bundle_spec(&state)?;
+    let hook_state = oci_state(
+        &state.id,
+        OciStatus::Running,
+        state.pid,
+        &state.bundle,
+        Some(&state.annotations),
+    );
+    hooks::run(&spec, HookKind::Poststart, &hook_state)?;
     Ok(state)
 }
