@@ -53,6 +53,21 @@ fn host_line(path: &str) -> String {
         .to_string()
 }
 
+/// Where a fresh cgroup has `want`'s file, `resources` read back as `want`; elsewhere `create`
+/// is refused with an error naming `field` (for runc, `runc` is its wording).
+#[track_caller]
+fn read_back_where_offered(ctx: &Ctx, resources: Value, want: Want, field: &str, runc: &str) {
+    if cgroup_has_file(ctx, want.controller, &want.file) {
+        assert_read_back(ctx, resources, &[want]);
+    } else {
+        note(&format!(
+            "no {} on this host: the {field} error is tested",
+            want.file
+        ));
+        assert_refused(ctx, resources, field, runc);
+    }
+}
+
 /// `update --resources -` fails with an error naming `field` (for runc, `runc_wording`), and
 /// the container keeps running with `unchanged` as it was (runc may have applied some fields
 /// before the refused one: `runc_partial` says when).
@@ -145,13 +160,9 @@ fn cpu_idle() {
     if skip_for_runc("runc 1.1 does not write cpu.idle") {
         return;
     }
+    let idle = Want::new("cpu", "cpu.idle", 1);
     let resources = json!({"cpu": {"idle": 1}});
-    if cgroup_has_file(&ctx, "cpu", "cpu.idle") {
-        assert_read_back(&ctx, resources, &[Want::new("cpu", "cpu.idle", 1)]);
-    } else {
-        note("cgf_idle: no cpu.idle on this host: its error is tested");
-        assert_refused(&ctx, resources, "linux.resources.cpu.idle", "");
-    }
+    read_back_where_offered(&ctx, resources, idle, "linux.resources.cpu.idle", "");
 }
 
 /// cpu.burst: v1 `cpu.cfs_burst_us`, v2 `cpu.max.burst` (Linux 5.14); else an error.
@@ -163,12 +174,7 @@ fn cpu_burst() {
     }
     let resources = json!({"cpu": {"quota": 50000, "period": 100000, "burst": 20000}});
     let burst = want("cpu", "cpu.cfs_burst_us", "cpu.max.burst", 20000);
-    if cgroup_has_file(&ctx, "cpu", &burst.file) {
-        assert_read_back(&ctx, resources, &[burst]);
-    } else {
-        note("cgf_burst: no CFS burst on this host: its error is tested");
-        assert_refused(&ctx, resources, "linux.resources.cpu.burst", "");
-    }
+    read_back_where_offered(&ctx, resources, burst, "linux.resources.cpu.burst", "");
 }
 
 // ------------------------------------------------------------------------------------ memory
@@ -203,10 +209,10 @@ fn memory_limit_reservation_swap() {
     if swap_accounting {
         // Unlimited: v2 "max"; v1 the same huge number as the root cgroup's.
         let file = by_layout("memory.memsw.limit_in_bytes", "memory.swap.max");
-        let unlimited = by_layout(
-            read_cgroup_file(&cgroup_dir("memory", "/").join(file)),
-            "max".to_string(),
-        );
+        let unlimited = match cgroup_v2() {
+            true => "max".to_string(),
+            false => read_cgroup_file(&cgroup_dir("memory", "/").join(file)),
+        };
         cg.assert_host(&[Want::new("memory", file, unlimited)]);
     }
     cg.delete(true);
@@ -263,8 +269,8 @@ fn memory_swappiness() {
 }
 
 /// memory.disableOOMKiller: v1 `oom_kill_disable 1`, and enforced: a process growing past the
-/// limit is not killed (it waits, `under_oom 1`, or its allocation fails). v2 cannot turn the OOM killer off
-/// (runc ignores the field there, berth too, with a warning).
+/// limit is not killed (it waits, `under_oom 1`, or its allocation fails). v2 cannot turn the
+/// OOM killer off (runc ignores the field there, berth too, with a warning).
 #[test]
 fn memory_disable_oom_killer() {
     let ctx = Ctx::new("cgf_oom_off");
@@ -444,14 +450,11 @@ fn blkio_leaf_weight() {
             "runc 1.1 ignores leafWeight on cgroup v2",
         );
         cg.delete(true);
-    } else if cgroup_has_file(&ctx, "blkio", "blkio.leaf_weight") {
-        let wants = [Want::new("blkio", "blkio.leaf_weight", 300)];
-        assert_read_back(&ctx, resources, &wants);
     } else {
-        note("cgf_leaf: no blkio.leaf_weight (no CFQ) on this host: its error is tested");
-        assert_refused(
+        read_back_where_offered(
             &ctx,
             resources,
+            Want::new("blkio", "blkio.leaf_weight", 300),
             "linux.resources.blockIO.leafWeight",
             "runc fails to open blkio.leaf_weight",
         );

@@ -200,19 +200,18 @@ fn apply_memory(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> 
             write("linux.resources.memory.swap", &file, &swap)?;
         }
     }
-    if let Some(limit) = memory.limit().filter(|l| *l != 0) {
-        write(
-            "linux.resources.memory.limit",
-            &dirs.file("memory", "memory.max"),
-            &v2_value(limit),
-        )?;
-    }
-    if let Some(reservation) = memory.reservation().filter(|r| *r != 0) {
-        write(
+    let fields = [
+        ("linux.resources.memory.limit", "memory.max", memory.limit()),
+        (
             "linux.resources.memory.reservation",
-            &dirs.file("memory", "memory.low"),
-            &v2_value(reservation),
-        )?;
+            "memory.low",
+            memory.reservation(),
+        ),
+    ];
+    for (field, file, value) in fields {
+        if let Some(value) = value.filter(|v| *v != 0) {
+            write(field, &dirs.file("memory", file), &v2_value(value))?;
+        }
     }
     Ok(())
 }
