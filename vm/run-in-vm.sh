@@ -52,7 +52,7 @@ if [ ! -s "$initramfs" ] || [ "$here/guest-init" -nt "$initramfs" ]; then
 	mkdir -p "$staging"/{bin,modules,proc,sys,dev,host,ctl,newroot,ovl}
 	cp /bin/busybox "$staging/bin/busybox"
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-		9pnet 9pnet_virtio netfs fscache 9p overlay; do
+		9pnet 9pnet_virtio netfs fscache 9p overlay loop bfq; do
 		ko=$(find "$modules" -name "$m.ko" | head -n 1)
 		[ -n "$ko" ] || die "kernel module $m.ko not found in $modules"
 		cp "$ko" "$staging/modules/"

@@ -28,6 +28,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use bundle_fixtures::PROBE_IN_ROOTFS as PROBE;
+pub use cgroup::*;
+
+pub mod cgroup;
 
 /// How many fds [`Cmd::extra_fds`] can pass.
 pub const MAX_EXTRA_FDS: usize = 8;

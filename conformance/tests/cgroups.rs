@@ -14,7 +14,6 @@
 use conformance::*;
 use oci_spec::runtime::{ContainerState, Spec};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The v1 controllers a runtime puts a container in (a hybrid host's `name=systemd` and
@@ -24,34 +23,6 @@ const V1_CONTROLLERS: [&str; 8] = [
 ];
 
 // ------------------------------------------------------------------------------------ specs
-
-/// `spec` placed in a fresh cgroupsPath, with `resources` (an object of LinuxResources
-/// sections) added to its own (the base spec's "deny all devices" rule stays first).
-fn in_new_cgroup(ctx: &Ctx, spec: &Spec, resources: Value) -> (Spec, String) {
-    let path = ctx.new_cgroups_path();
-    let spec = edit(spec, |v| {
-        v["linux"]["cgroupsPath"] = json!(path);
-        let own = &mut v["linux"]["resources"];
-        for (k, section) in resources.as_object().expect("resources is an object") {
-            own[k] = section.clone();
-        }
-    });
-    (spec, path)
-}
-
-/// `spec` with its own cgroup namespace and the cgroup filesystem mounted read-only at
-/// /sys/fs/cgroup: the container sees its own cgroup as the root of every hierarchy there.
-fn with_cgroup_view(spec: &Spec) -> Spec {
-    let spec = with_mounts(
-        spec,
-        json!([{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]),
-    );
-    edit(&spec, |v| {
-        let ns = v["linux"]["namespaces"].as_array_mut().expect("namespaces");
-        ns.push(json!({"type": "cgroup"}));
-    })
-}
 
 /// `spec` in the host's pid namespace: killing the container's first process then leaves its
 /// children running, so only a runtime that signals the whole cgroup gets rid of them.
@@ -63,98 +34,6 @@ fn in_host_pid_ns(spec: &Spec) -> Spec {
 }
 
 // ------------------------------------------------------------------------------------ files
-
-/// One cgroup interface file and the content expected in it.
-#[derive(Debug, Clone)]
-struct Want {
-    controller: &'static str,
-    file: &'static str,
-    value: String,
-}
-
-impl Want {
-    fn new(controller: &'static str, file: &'static str, value: impl ToString) -> Want {
-        Want {
-            controller,
-            file,
-            value: value.to_string(),
-        }
-    }
-
-    /// Where the container sees this file through [`with_cgroup_view`]: its cgroup is the root
-    /// of the hierarchy, mounted where the host mounts it.
-    fn inside_path(&self) -> PathBuf {
-        let m = cgroup_mount(self.controller)
-            .unwrap_or_else(|| panic!("no {} hierarchy", self.controller));
-        m.point.join(self.file)
-    }
-}
-
-fn memory_limit(bytes: u64) -> Want {
-    Want::new(
-        "memory",
-        by_layout("memory.limit_in_bytes", "memory.max"),
-        bytes,
-    )
-}
-
-fn pids_max(n: u64) -> Want {
-    Want::new("pids", "pids.max", n)
-}
-
-/// runc's v2 mapping of `cpu.shares` [2, 262144] onto `cpu.weight` [1, 10000].
-fn cpu_shares(shares: u64) -> Want {
-    by_layout(
-        Want::new("cpu", "cpu.shares", shares),
-        Want::new("cpu", "cpu.weight", 1 + (shares - 2) * 9999 / 262142),
-    )
-}
-
-fn cpu_quota(quota: u64, period: u64) -> Vec<Want> {
-    by_layout(
-        vec![
-            Want::new("cpu", "cpu.cfs_quota_us", quota),
-            Want::new("cpu", "cpu.cfs_period_us", period),
-        ],
-        vec![Want::new("cpu", "cpu.max", format!("{quota} {period}"))],
-    )
-}
-
-fn cpuset_cpus(cpus: &str) -> Want {
-    Want::new("cpuset", "cpuset.cpus", cpus)
-}
-
-/// The file a blkio weight of `weight` lands in, and its content, on this host: v1
-/// `blkio.weight` or `blkio.bfq.weight`; v2 `io.bfq.weight`, else `io.weight` with runc's
-/// conversion from [10, 1000] to [1, 10000]. Which ones exist depends on the I/O scheduler,
-/// so it looks in a scratch cgroup (the root has none of them). None when there is none.
-fn blkio_weight(ctx: &Ctx, weight: u64) -> Option<Want> {
-    cgroup_mount("blkio")?;
-    let scratch = cgroup_dir("blkio", &ctx.new_cgroups_path());
-    std::fs::create_dir(&scratch).ok()?;
-    let has = |f: &str| scratch.join(f).exists();
-    let want = if cgroup_v2() {
-        if has("io.bfq.weight") {
-            Some(Want::new(
-                "io",
-                "io.bfq.weight",
-                format!("default {weight}"),
-            ))
-        } else if has("io.weight") {
-            let converted = 1 + (weight - 10) * 9999 / 990;
-            Some(Want::new("io", "io.weight", format!("default {converted}")))
-        } else {
-            None
-        }
-    } else {
-        ["blkio.weight", "blkio.bfq.weight"]
-            .into_iter()
-            .find(|f| has(f))
-            .map(|f| Want::new("blkio", f, weight))
-    };
-    std::fs::remove_dir(&scratch).expect("remove the scratch cgroup");
-    want
-}
 
 /// The file showing whether a cgroup is frozen, and its content when `frozen` or not. v1's
 /// `freezer.state` passes through FREEZING, so callers poll.
@@ -176,195 +55,6 @@ fn oom_counter() -> Want {
         by_layout("memory.oom_control", "memory.events"),
         "",
     )
-}
-
-/// Only the first line counts: `io.weight` lists per-device weights after `default N`.
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("").trim()
-}
-
-/// The `NAME=CONTENT` lines the container prints for `wants` (see [`report_script`]).
-fn inside_values(stdout: &str) -> Vec<(String, String)> {
-    stdout
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// A script printing `FILE=FIRST-LINE` for each of `wants` as the container sees it, then
-/// staying alive for the host to look.
-fn report_script(wants: &[Want]) -> String {
-    let mut script = String::new();
-    for w in wants {
-        script += &format!(
-            "echo {}=\"$(head -n 1 {})\"; ",
-            w.file,
-            sh_quote(&w.inside_path().display().to_string())
-        );
-    }
-    script + "echo done=1; exec sleep 100"
-}
-
-// ------------------------------------------------------------------------------------ containers
-
-/// A container in its own cgroup: its id, the configured cgroupsPath and its first process.
-struct Cg<'a> {
-    ctx: &'a Ctx,
-    c: Container,
-    path: String,
-    pid: i32,
-}
-
-impl<'a> Cg<'a> {
-    /// `create` only: the process waits in its cgroup for `start`.
-    fn create(ctx: &'a Ctx, (spec, path): (Spec, String)) -> Cg<'a> {
-        let c = ctx.create(&ctx.bundle(&spec));
-        let pid = ctx.state(&c.id).pid();
-        Cg { ctx, c, path, pid }
-    }
-
-    /// `create` + `start`.
-    fn start(ctx: &'a Ctx, spec_and_path: (Spec, String)) -> Cg<'a> {
-        let cg = Cg::create(ctx, spec_and_path);
-        ctx.rt(&["start", &cg.c.id]).ok();
-        cg
-    }
-
-    fn id(&self) -> &str {
-        &self.c.id
-    }
-
-    /// The host path of `file` in the container's cgroup for `controller`, found from
-    /// `/proc/<pid>/cgroup` of its first process.
-    #[track_caller]
-    fn host_file(&self, controller: &str, file: &str) -> PathBuf {
-        cgroup_dir_of(self.pid, controller).join(file)
-    }
-
-    #[track_caller]
-    fn read(&self, w: &Want) -> String {
-        read_cgroup_file(&self.host_file(w.controller, w.file))
-    }
-
-    /// Asserts every file of `wants`, read from the host.
-    #[track_caller]
-    fn assert_host(&self, wants: &[Want]) {
-        for w in wants {
-            assert_eq!(
-                first_line(&self.read(w)),
-                w.value,
-                "host {}",
-                self.host_file(w.controller, w.file).display()
-            );
-        }
-    }
-
-    /// Polls until `w`'s file reads as expected (for states the kernel reaches asynchronously).
-    #[track_caller]
-    fn wait_host(&self, w: &Want) {
-        wait_for(
-            &format!("{} to read {:?}", w.file, w.value),
-            Duration::from_secs(5),
-            || first_line(&self.read(w)) == w.value,
-        );
-    }
-
-    /// The value of `key` in the flat-keyed file of `w` (`pids.events`, `memory.events`).
-    #[track_caller]
-    fn keyed(&self, w: &Want, key: &str) -> u64 {
-        let text = self.read(w);
-        keyed_value(&text, key).unwrap_or_else(|| panic!("no {key} in {}: {text}", w.file))
-    }
-
-    /// The processes in the container's cgroup (`cgroup.procs` of its pids cgroup).
-    fn procs(&self) -> Vec<i32> {
-        let mut pids: Vec<i32> = read_cgroup_file(&self.host_file("pids", "cgroup.procs"))
-            .lines()
-            .map(|l| l.parse().expect("a pid in cgroup.procs"))
-            .collect();
-        pids.sort_unstable();
-        pids
-    }
-
-    /// Waits until the cgroup holds `n` processes; returns them (remembered for the leak check).
-    #[track_caller]
-    fn wait_procs(&self, n: usize) -> Vec<i32> {
-        let mut pids = Vec::new();
-        wait_for(
-            &format!("{n} processes in {}", self.path),
-            Duration::from_secs(5),
-            || {
-                pids = self.procs();
-                pids.len() == n
-            },
-        );
-        for p in &pids {
-            self.ctx.remember_pid(*p);
-        }
-        pids
-    }
-
-    /// Waits until the container has printed a line starting with `prefix`; returns stdout.
-    #[track_caller]
-    fn wait_output(&self, prefix: &str) -> String {
-        let mut out = String::new();
-        wait_for(
-            &format!("{prefix:?} from {}", self.id()),
-            // Slow machines (the TCG VM) take seconds to OOM-kill a process.
-            Duration::from_secs(20),
-            || {
-                out = self.c.stdout();
-                out.lines().any(|l| l.starts_with(prefix))
-            },
-        );
-        out
-    }
-
-    /// The raw `state` JSON (runc's `paused` is not one of oci-spec's statuses).
-    fn status(&self) -> Value {
-        self.ctx.rt(&["state", self.id()]).json()["status"].clone()
-    }
-
-    /// `delete` (with `--force` if asked): the cgroup existed before and is gone after, in
-    /// every hierarchy, and so is the container.
-    #[track_caller]
-    fn delete(&self, force: bool) {
-        self.delete_container(force);
-        assert_cgroup_gone(&self.path);
-    }
-
-    /// [`Cg::delete`] without the check of the cgroup afterwards; returns what `delete` said.
-    #[track_caller]
-    fn delete_container(&self, force: bool) -> Output {
-        assert_cgroup_exists(&self.path);
-        let mut args = vec!["delete"];
-        if force {
-            args.push("--force");
-        }
-        args.push(self.id());
-        let out = self.ctx.rt(&args);
-        out.ok();
-        self.ctx.assert_gone(self.id());
-        out
-    }
-}
-
-#[track_caller]
-fn assert_cgroup_exists(path: &str) {
-    let dirs = cgroup_dirs_at(path);
-    assert!(!dirs.is_empty(), "the container's cgroup {path} exists");
-    assert!(
-        dirs.iter()
-            .any(|d| d.starts_with(cgroup_dir("memory", "/"))),
-        "cgroup {path} is in the memory hierarchy: {dirs:?}"
-    );
-}
-
-#[track_caller]
-fn assert_cgroup_gone(path: &str) {
-    let left = cgroup_dirs_at(path);
-    assert!(left.is_empty(), "cgroup {path} left behind: {left:?}");
 }
 
 /// Which pid namespace a container's processes are in.
@@ -429,20 +119,7 @@ fn cgroup_limits_read_back_from_host_and_inside() {
         }
         None => note("cgroup_limits: no blkio/io weight file on this host (I/O scheduler): blockIO.weight not tested"),
     }
-    let spec = with_cgroup_view(&sh_spec(&report_script(&wants)));
-    let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &spec, resources));
-    let out = cg.wait_output("done=");
-    let inside = inside_values(&out);
-    for w in &wants {
-        assert!(
-            inside.contains(&(w.file.to_string(), w.value.clone())),
-            "inside, {} should read {:?}: {out}",
-            w.inside_path().display(),
-            w.value
-        );
-    }
-    cg.assert_host(&wants);
-    cg.delete(true);
+    assert_read_back(&ctx, resources, &wants);
 }
 
 /// config-linux.md cgroupsPath, runtime.md create: the container process is in the configured
@@ -515,7 +192,7 @@ fn cgroup_memory_hog_is_oom_killed() {
         // v2 limits swap alone: memory+swap minus memory.
         Want::new("memory", "memory.swap.max", 0),
     );
-    if cg.host_file(swap.controller, swap.file).exists() {
+    if cg.host_file(swap.controller, &swap.file).exists() {
         cg.assert_host(&[swap]);
     } else {
         note("cgroup_oom: no swap accounting on this host: memory.swap not read back");
@@ -753,15 +430,11 @@ fn cgroup_update_changes_live_limits() {
     wants.extend(cpu_quota(50000, 100000));
     cg.assert_host(&wants);
 
-    let update = json!({"memory": {"limit": 48 << 20}, "pids": {"limit": 17}}).to_string();
-    ctx.cmd(&["update", "--resources", "-", cg.id()])
-        .stdin(update.as_bytes())
-        .output()
-        .ok();
+    let update = json!({"memory": {"limit": 48 << 20}, "pids": {"limit": 17}});
+    cg.update(&[], Some(&update)).ok();
     cg.assert_host(&[memory_limit(48 << 20), pids_max(17)]);
 
-    ctx.rt(&[
-        "update",
+    let flags = [
         "--memory",
         "64M",
         "--pids-limit",
@@ -770,9 +443,8 @@ fn cgroup_update_changes_live_limits() {
         "20000",
         "--cpu-period",
         "100000",
-        cg.id(),
-    ])
-    .ok();
+    ];
+    cg.update(&flags, None).ok();
     let mut wants = vec![memory_limit(64 << 20), pids_max(33)];
     wants.extend(cpu_quota(20000, 100000));
     cg.assert_host(&wants);

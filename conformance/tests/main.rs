@@ -1,6 +1,7 @@
 //! berth's conformance suite: one test binary, one module per area. See ../README.md.
 
 mod bad_input;
+mod cgroup_fields;
 mod cgroups;
 mod cli;
 mod exec;

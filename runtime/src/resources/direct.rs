@@ -1,13 +1,23 @@
-//! The resources cgroups-rs does not write, written to the cgroup files directly: `unified`
-//! (raw cgroup v2 files), `rdma`, cpu `idle` and `burst`; and the values it would silently
-//! ignore, refused instead.
+//! The resources berth writes to the cgroup files itself, and the checks that run before
+//! anything is written ([`check`]).
+//!
+//! cgroups-rs writes cpu shares, quota, period, realtime, cpus and mems, v1 memory, pids, block
+//! IO throttles and v1 device rules. Berth writes what cgroups-rs does not know or gets wrong:
+//! cpu `idle` and `burst`, v2 memory (runc's semantics: swap untouched unless set, a
+//! reservation on its own), block IO weights (v1's BFQ files, v2's conversion), hugepage
+//! limits, network, `useHierarchy`, `rdma` and `unified`.
 
+mod check;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
 use super::CGROUP_ROOT;
 use crate::error::{Error, Result};
+
+pub use check::cgroups_rs_error;
 
 /// Where the container's cgroup files are: under `/sys/fs/cgroup/<relative>` on a pure v2
 /// host, under `/sys/fs/cgroup/<controller>/<relative>` on v1 and hybrid hosts.
@@ -30,11 +40,16 @@ impl<'a> CgroupDirs<'a> {
 
     /// The file `file` of `controller` (the controller matters on v1 only).
     pub fn file(&self, controller: &str, file: &str) -> PathBuf {
+        self.dir(controller).join(file)
+    }
+
+    /// The cgroup's directory in the hierarchy of `controller` (v2: the one directory).
+    fn dir(&self, controller: &str) -> PathBuf {
         let root = Path::new(CGROUP_ROOT);
         if self.v2 {
-            root.join(self.relative).join(file)
+            root.join(self.relative)
         } else {
-            root.join(controller).join(self.relative).join(file)
+            root.join(controller).join(self.relative)
         }
     }
 
@@ -42,159 +57,282 @@ impl<'a> CgroupDirs<'a> {
     pub fn v2_dir(&self) -> Option<PathBuf> {
         self.v2.then(|| Path::new(CGROUP_ROOT).join(self.relative))
     }
+
+    /// Whether the cgroup (once created) has `controller`: on v1 its hierarchy is mounted, on
+    /// v2 it is enabled for the cgroup (listed in its `cgroup.controllers`).
+    pub fn has_controller(&self, controller: &str) -> bool {
+        if self.v2 {
+            std::fs::read_to_string(self.file(controller, "cgroup.controllers"))
+                .is_ok_and(|list| list.split_whitespace().any(|c| c == controller))
+        } else {
+            self.dir(controller).is_dir()
+        }
+    }
 }
 
-/// Applies what cgroups-rs leaves out (see [`for_cgroups_rs`] for what it is not given).
-pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
-    check_memory(resources)?;
-    apply_cpu(resources, dirs)?;
-    apply_blkio_weight(resources, dirs)?;
-    apply_use_hierarchy(resources, dirs)?;
-    apply_v2_only(resources, dirs.v2_dir().as_deref())
-}
-
-/// What cgroups-rs is given: the block IO weight is written here instead (cgroups-rs knows
-/// neither v1's BFQ file nor v2's conversion).
-pub fn for_cgroups_rs(resources: &LinuxResources) -> LinuxResources {
+/// Checks `resources` against this host before anything is written (see [`check`]), and
+/// returns what cgroups-rs is given: without the fields [`apply`] writes, and without values
+/// runc reads as "unset" (a zero cpu period, quota or realtime value).
+pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<LinuxResources> {
+    check::check(resources, dirs)?;
     let mut rest = resources.clone();
     if let Some(blkio) = resources.block_io() {
         let mut blkio = blkio.clone();
-        blkio.set_weight(None);
+        blkio
+            .set_weight(None)
+            .set_leaf_weight(None)
+            .set_weight_device(None);
         rest.set_block_io(Some(blkio));
     }
-    rest
-}
-
-/// Block IO weight, as runc writes it. v1: `blkio.weight`, or `blkio.bfq.weight` where only BFQ
-/// offers one. v2: `io.bfq.weight` where BFQ is in use, else `io.weight` with the value
-/// converted from 10..1000 to 1..10000.
-fn apply_blkio_weight(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
-    let Some(weight) = resources.block_io().as_ref().and_then(|b| b.weight()) else {
-        return Ok(());
-    };
-    let (file, value) = if !dirs.v2 {
-        {
-            let plain = dirs.file("blkio", "blkio.weight");
-            let file = if plain.exists() {
-                plain
-            } else {
-                dirs.file("blkio", "blkio.bfq.weight")
-            };
-            (file, weight.to_string())
-        }
-    } else {
-        {
-            let bfq = dirs.file("io", "io.bfq.weight");
-            if bfq.exists() {
-                (bfq, format!("default {weight}"))
-            } else {
-                let converted = 1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990;
-                (dirs.file("io", "io.weight"), format!("default {converted}"))
-            }
-        }
-    };
-    std::fs::write(&file, &value).map_err(|e| {
-        Error::config(
-            "linux.resources.blockIO.weight",
-            format!("write {value} to {}: {e}", file.display()),
-        )
-    })
-}
-
-/// v1 `memory.use_hierarchy` (v2 is always hierarchical).
-fn apply_use_hierarchy(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
-    let Some(on) = resources
-        .memory()
-        .and_then(|m| m.use_hierarchy())
-        .filter(|_| !dirs.v2)
-    else {
-        return Ok(());
-    };
-    let file = dirs.file("memory", "memory.use_hierarchy");
-    let value = if on { "1" } else { "0" };
-    std::fs::write(&file, value).map_err(|e| {
-        Error::config(
-            "linux.resources.memory.useHierarchy",
-            format!("write {value} to {}: {e}", file.display()),
-        )
-    })
-}
-
-fn check_memory(resources: &LinuxResources) -> Result<()> {
-    if let Some(swappiness) = resources.memory().and_then(|m| m.swappiness()) {
-        if swappiness > 100 {
-            return Err(Error::config(
-                "linux.resources.memory.swappiness",
-                format!("{swappiness} is out of range (0-100)"),
-            ));
-        }
+    if let Some(cpu) = resources.cpu() {
+        let nonzero_i = |v: Option<i64>| v.filter(|v| *v != 0);
+        let nonzero_u = |v: Option<u64>| v.filter(|v| *v != 0);
+        // v2 has no realtime files: check() refused non-zero values there.
+        let mut given = cpu.clone();
+        given
+            .set_quota(nonzero_i(cpu.quota()))
+            .set_period(nonzero_u(cpu.period()))
+            .set_realtime_runtime(nonzero_i(cpu.realtime_runtime()).filter(|_| !dirs.v2))
+            .set_realtime_period(nonzero_u(cpu.realtime_period()).filter(|_| !dirs.v2));
+        rest.set_cpu(Some(given));
     }
-    Ok(())
+    if dirs.v2 {
+        rest.set_memory(None);
+    }
+    rest.set_hugepage_limits(None).set_network(None);
+    Ok(rest)
+}
+
+/// Writes what cgroups-rs was not given (see [`for_cgroups_rs`]). `unified` comes last: its raw
+/// keys override the fields.
+pub fn apply(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    apply_cpu(resources, dirs)?;
+    apply_memory(resources, dirs)?;
+    apply_blkio(resources, dirs)?;
+    apply_hugepages(resources, dirs)?;
+    apply_network(resources, dirs)?;
+    apply_rdma(resources, dirs)?;
+    apply_unified(resources, dirs)
+}
+
+/// Writes `value` to the existing cgroup file `file` for the config field `field`. A missing
+/// file is the host lacking the feature, not a file to create.
+fn write(field: &str, file: &Path, value: &str) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(value.as_bytes()))
+        .map_err(|e| {
+            let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("this host has no {} for the cgroup", file.display())
+            } else {
+                format!("write \"{value}\" to {}: {e}", file.display())
+            };
+            Error::config(field, reason)
+        })
+}
+
+/// `v1` on a v1 or hybrid host, `v2` on a pure v2 one.
+fn by_layout<T>(dirs: CgroupDirs<'_>, v1: T, v2: T) -> T {
+    if dirs.v2 {
+        v2
+    } else {
+        v1
+    }
+}
+
+/// `-1` is "max" in the v2 files.
+fn v2_value(value: i64) -> String {
+    if value == -1 {
+        "max".to_string()
+    } else {
+        value.to_string()
+    }
 }
 
 fn apply_cpu(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
     let Some(cpu) = resources.cpu() else {
         return Ok(());
     };
-    let write = |field: &str, file: &std::path::Path, value: String| {
-        std::fs::write(file, &value)
-            .map_err(|e| Error::config(field, format!("write {value} to {}: {e}", file.display())))
-    };
-    if let Some(burst) = cpu.burst() {
-        let file = if dirs.v2 {
-            dirs.file("cpu", "cpu.max.burst")
-        } else {
-            dirs.file("cpu", "cpu.cfs_burst_us")
-        };
-        write("linux.resources.cpu.burst", &file, burst.to_string())?;
+    let burst_file = dirs.file("cpu", by_layout(dirs, "cpu.cfs_burst_us", "cpu.max.burst"));
+    // The kernel offers cpu.idle on v2, and on v1 since Linux 5.15.
+    let idle_file = dirs.file("cpu", "cpu.idle");
+    // Zero is the default: a host without the file has it already.
+    let wanted = |file: &Path, nonzero: bool| nonzero || file.exists();
+    if let Some(burst) = cpu.burst().filter(|b| wanted(&burst_file, *b != 0)) {
+        write("linux.resources.cpu.burst", &burst_file, &burst.to_string())?;
     }
-    if let Some(idle) = cpu.idle() {
-        if dirs.v2 {
+    if let Some(idle) = cpu.idle().filter(|i| wanted(&idle_file, *i != 0)) {
+        write("linux.resources.cpu.idle", &idle_file, &idle.to_string())?;
+    }
+    Ok(())
+}
+
+/// v1: `memory.use_hierarchy` (the rest is cgroups-rs's). v2: the memory fields as runc writes
+/// them: `memory.swap.max` (swap minus limit) only when swap is set, `memory.max`, and the
+/// reservation as `memory.low`, also on its own.
+fn apply_memory(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let Some(memory) = resources.memory() else {
+        return Ok(());
+    };
+    if !dirs.v2 {
+        if let Some(on) = memory.use_hierarchy() {
+            let file = dirs.file("memory", "memory.use_hierarchy");
             write(
-                "linux.resources.cpu.idle",
-                &dirs.file("cpu", "cpu.idle"),
-                idle.to_string(),
-            )?;
-        } else if idle != 0 {
-            return Err(Error::config(
-                "linux.resources.cpu.idle",
-                "needs cgroup v2, and this host's cpu controller is on v1",
-            ));
+                "linux.resources.memory.useHierarchy",
+                &file,
+                if on { "1" } else { "0" },
+            )
+            .map_err(|e| match e {
+                Error::InvalidConfig { field, reason } if !on => Error::config(
+                    field,
+                    format!("{reason} (this kernel's memory cgroups are always hierarchical)"),
+                ),
+                e => e,
+            })?;
+        }
+        return Ok(());
+    }
+    if let Some(swap) = check::v2_swap(memory, dirs)? {
+        let file = dirs.file("memory", "memory.swap.max");
+        // Without swap accounting there is nothing to limit: "max" and "0" change nothing.
+        if file.exists() || !matches!(swap.as_str(), "max" | "0") {
+            write("linux.resources.memory.swap", &file, &swap)?;
+        }
+    }
+    let fields = [
+        ("linux.resources.memory.limit", "memory.max", memory.limit()),
+        (
+            "linux.resources.memory.reservation",
+            "memory.low",
+            memory.reservation(),
+        ),
+    ];
+    for (field, file, value) in fields {
+        if let Some(value) = value.filter(|v| *v != 0) {
+            write(field, &dirs.file("memory", file), &v2_value(value))?;
         }
     }
     Ok(())
 }
 
-/// Writes `unified` and `rdma` into the v2 cgroup directory `dir`. On a host without a v2
-/// hierarchy for the container (`dir` is `None`) asking for either is an error.
-fn apply_v2_only(resources: &LinuxResources, dir: Option<&Path>) -> Result<()> {
-    let unified = resources.unified().as_ref().filter(|u| !u.is_empty());
-    let rdma = resources.rdma().as_ref().filter(|r| !r.is_empty());
-    if unified.is_none() && rdma.is_none() {
+/// Block IO weights, as runc writes them.
+///
+/// v1: `blkio.weight`, or `blkio.bfq.weight` where only BFQ offers one; per device
+/// `blkio.weight_device` or `blkio.bfq.weight_device`; leaf weights only where the kernel still
+/// has them (CFQ, gone since Linux 5.0).
+///
+/// v2: `io.bfq.weight` where BFQ is in use, else `io.weight` with the value converted from
+/// 10..1000 to 1..10000; per device `io.bfq.weight` (without BFQ runc ignores them, and so does
+/// berth, with a warning from [`check`]); v2 has no leaf weights.
+fn apply_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let Some(blkio) = resources.block_io() else {
         return Ok(());
-    }
-    let Some(dir) = dir else {
-        let field = if unified.is_some() { "unified" } else { "rdma" };
-        return Err(Error::config(
-            format!("linux.resources.{field}"),
-            "needs cgroup v2, and this host's controllers are on v1",
-        ));
     };
-    let write = |field: &str, file: &str, value: &str| {
-        // Keys name files of the cgroup itself: no path separators, no dot-dot.
-        if file.contains('/') || file.starts_with('.') {
+    // v2: BFQ's weight file, when BFQ is loaded.
+    let bfq = Some(dirs.file("io", "io.bfq.weight")).filter(|f| dirs.v2 && f.exists());
+    // v1: the plain file, else BFQ's, else the plain one (so that the error names it).
+    let v1_file = |plain: &str, bfq: &str| {
+        let (plain, bfq) = (dirs.file("blkio", plain), dirs.file("blkio", bfq));
+        if !plain.exists() && bfq.exists() {
+            bfq
+        } else {
+            plain
+        }
+    };
+    if let Some(weight) = blkio.weight() {
+        let field = "linux.resources.blockIO.weight";
+        match (&bfq, dirs.v2) {
+            (Some(bfq), _) => write(field, bfq, &format!("default {weight}"))?,
+            (None, true) => {
+                let converted = 1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990;
+                let file = dirs.file("io", "io.weight");
+                write(field, &file, &format!("default {converted}"))?;
+            }
+            (None, false) => {
+                let file = v1_file("blkio.weight", "blkio.bfq.weight");
+                write(field, &file, &weight.to_string())?;
+            }
+        }
+    }
+    if let Some(leaf) = blkio.leaf_weight().filter(|_| !dirs.v2) {
+        let file = dirs.file("blkio", "blkio.leaf_weight");
+        write(
+            "linux.resources.blockIO.leafWeight",
+            &file,
+            &leaf.to_string(),
+        )?;
+    }
+    let field = "linux.resources.blockIO.weightDevice";
+    for device in blkio.weight_device().iter().flatten() {
+        let id = format!("{}:{}", device.major(), device.minor());
+        if let Some(weight) = device.weight() {
+            let file = match (&bfq, dirs.v2) {
+                (Some(bfq), _) => Some(bfq.clone()),
+                (None, true) => None,
+                (None, false) => Some(v1_file("blkio.weight_device", "blkio.bfq.weight_device")),
+            };
+            if let Some(file) = file {
+                write(field, &file, &format!("{id} {weight}"))?;
+            }
+        }
+        if let Some(leaf) = device.leaf_weight().filter(|_| !dirs.v2) {
+            let file = dirs.file("blkio", "blkio.leaf_weight_device");
+            write(field, &file, &format!("{id} {leaf}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `hugetlb.<size>.limit_in_bytes` (v1) or `hugetlb.<size>.max` (v2) for each page size.
+fn apply_hugepages(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    for limit in resources.hugepage_limits().iter().flatten() {
+        let size = limit.page_size();
+        let name = if dirs.v2 {
+            format!("hugetlb.{size}.max")
+        } else {
+            format!("hugetlb.{size}.limit_in_bytes")
+        };
+        let file = dirs.file("hugetlb", &name);
+        if !file.exists() {
             return Err(Error::config(
-                field,
-                format!("\"{file}\" is not a cgroup file name"),
+                "linux.resources.hugepageLimits",
+                format!("page size \"{size}\" is not one this host offers (no {name})"),
             ));
         }
-        std::fs::write(dir.join(file), value)
-            .map_err(|e| Error::config(field, format!("write {file}={value}: {e}")))
-    };
-    for (key, value) in unified.into_iter().flatten() {
-        write("linux.resources.unified", key, value)?;
+        write(
+            "linux.resources.hugepageLimits",
+            &file,
+            &limit.limit().to_string(),
+        )?;
     }
-    for (device, limits) in rdma.into_iter().flatten() {
+    Ok(())
+}
+
+/// v1 `net_cls.classid` and `net_prio.ifpriomap` (v2 has neither: see [`check`]).
+fn apply_network(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let Some(network) = resources.network().as_ref().filter(|_| !dirs.v2) else {
+        return Ok(());
+    };
+    if let Some(class_id) = network.class_id() {
+        let file = dirs.file("net_cls", "net_cls.classid");
+        write(
+            "linux.resources.network.classID",
+            &file,
+            &class_id.to_string(),
+        )?;
+    }
+    for priority in network.priorities().iter().flatten() {
+        let file = dirs.file("net_prio", "net_prio.ifpriomap");
+        let line = format!("{} {}", priority.name(), priority.priority());
+        write("linux.resources.network.priorities", &file, &line)?;
+    }
+    Ok(())
+}
+
+/// `rdma.max`, one line per device.
+fn apply_rdma(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    for (device, limits) in resources.rdma().iter().flatten() {
         let mut line = device.clone();
         if let Some(handles) = limits.hca_handles() {
             line.push_str(&format!(" hca_handle={handles}"));
@@ -202,7 +340,22 @@ fn apply_v2_only(resources: &LinuxResources, dir: Option<&Path>) -> Result<()> {
         if let Some(objects) = limits.hca_objects() {
             line.push_str(&format!(" hca_object={objects}"));
         }
-        write("linux.resources.rdma", "rdma.max", &line)?;
+        write(
+            "linux.resources.rdma",
+            &dirs.file("rdma", "rdma.max"),
+            &line,
+        )?;
+    }
+    Ok(())
+}
+
+/// Raw cgroup v2 files (the keys were checked to be plain file names).
+fn apply_unified(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
+    let Some(dir) = dirs.v2_dir() else {
+        return Ok(());
+    };
+    for (key, value) in resources.unified().iter().flatten() {
+        write("linux.resources.unified", &dir.join(key), value)?;
     }
     Ok(())
 }

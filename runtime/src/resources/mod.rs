@@ -134,7 +134,7 @@ impl ContainerCgroup {
         // Built from the fields, not `self.dirs()`: `self.manager` is borrowed mutably below.
         let dirs = direct::CgroupDirs::new(self.manager.v2(), &self.path);
         let v2_dir = dirs.v2_dir();
-        let mut rest = direct::for_cgroups_rs(resources);
+        let mut rest = direct::for_cgroups_rs(resources, dirs)?;
         // v2 has no devices files: the rules become an eBPF program instead.
         let v2_devices = match (&v2_dir, rest.devices().clone()) {
             (Some(dir), Some(rules)) => {
@@ -145,7 +145,7 @@ impl ContainerCgroup {
         };
         self.manager
             .set(&rest)
-            .map_err(|e| cgroup_error(&self.name, "linux.resources", e))?;
+            .map_err(|e| direct::cgroups_rs_error(&self.name, e))?;
         if let Some((dir, rules)) = v2_devices {
             self.attach_device_filter(dir, &rules)?;
         }
