@@ -177,7 +177,14 @@ fn cgroup_memory_hog_is_oom_killed() {
     ctx.run(&ctx.bundle(&spec)).1.code_is(137);
     assert_cgroup_gone(&path);
 
-    // Again with a shell that survives its child's OOM kill, to look from the host.
+    // Again with a shell that survives its child's OOM kill, to look from the host: the OOM
+    // killer may take more than one process once the limit is hit (a second OOM before the
+    // first victim's memory is freed), so `head` and `tail` raise their own score to the
+    // maximum (which needs no privilege) and are always taken before the shell.
+    let most_killable = "echo 1000 >/proc/self/oom_score_adj; exec";
+    let hog = format!(
+        "({most_killable} head -c 256m /dev/zero) | ({most_killable} tail) >/dev/null"
+    );
     let script = format!("{hog}; echo tail-status=$?; exec sleep 100");
     let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec(&script), resources));
     let out = cg.wait_output("tail-status=");
