@@ -182,9 +182,8 @@ fn cgroup_memory_hog_is_oom_killed() {
     // first victim's memory is freed), so `head` and `tail` raise their own score to the
     // maximum (which needs no privilege) and are always taken before the shell.
     let most_killable = "echo 1000 >/proc/self/oom_score_adj; exec";
-    let hog = format!(
-        "({most_killable} head -c 256m /dev/zero) | ({most_killable} tail) >/dev/null"
-    );
+    let hog =
+        format!("({most_killable} head -c 256m /dev/zero) | ({most_killable} tail) >/dev/null");
     let script = format!("{hog}; echo tail-status=$?; exec sleep 100");
     let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec(&script), resources));
     let out = cg.wait_output("tail-status=");

@@ -171,5 +171,7 @@ fn features_structure() {
         return;
     }
     assert!(options.iter().any(|o| o == "rro"), "rro: {options:?}");
+    let hooks = features.hooks().clone().expect("hooks");
+    assert_eq!(hooks.len(), 6, "every hook kind: {hooks:?}");
     assert_eq!(features.oci_version_max(), "1.3.0");
 }

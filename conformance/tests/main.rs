@@ -5,6 +5,7 @@ mod cgroup_fields;
 mod cgroups;
 mod cli;
 mod exec;
+mod hooks;
 mod lifecycle;
 mod namespaces;
 mod process;

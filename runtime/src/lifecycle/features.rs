@@ -10,6 +10,7 @@ use oci_spec::runtime::{
 
 use crate::container::{is_mount_option, seccomp};
 use crate::error::Result;
+use crate::hooks::HookKind;
 
 /// Every mount option name the runtime-spec mentions; berth reports those it acts on.
 const SPEC_MOUNT_OPTIONS: &[&str] = &[
@@ -170,7 +171,12 @@ fn features() -> Features {
     FeaturesBuilder::default()
         .oci_version_min("1.0.0")
         .oci_version_max(crate::SPEC_VERSION)
-        .hooks(Vec::<String>::new())
+        .hooks(
+            HookKind::ALL
+                .iter()
+                .map(|kind| kind.name().to_string())
+                .collect::<Vec<_>>(),
+        )
         .mount_options(mount_options)
         .linux(linux)
         .build()
