@@ -235,3 +235,19 @@ fn invalid_container_id() {
     assert_eq!(ctx.rt(&["list", "-q"]).ok().stdout.trim(), "");
     assert!(processes_with_arg("tok-bad-id").is_empty());
 }
+
+/// config.md apparmorProfile / selinuxLabel: a label berth cannot apply (on this host: no
+/// AppArmor, no SELinux) is an error naming the field, not a silent unconfined container.
+#[test]
+fn lsm_label_that_cannot_be_applied() {
+    let ctx = Ctx::new("lsm-label");
+    let c = config("tok-apparmor", |v| {
+        v["process"]["apparmorProfile"] = "berth-test-profile".into();
+    });
+    if std::path::Path::new("/sys/kernel/security/apparmor").exists() {
+        note("lsm_label: this host has AppArmor; the error case is not reachable: skipped");
+        return;
+    }
+    rejected(&ctx, &c.to_string(), "tok-apparmor")
+        .error_names_field("apparmorProfile", "runc says the host has no AppArmor");
+}
