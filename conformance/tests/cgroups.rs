@@ -595,3 +595,13 @@ fn cgroup_systemd_driver_without_systemd_is_an_error() {
     );
     ctx.assert_gone(&id);
 }
+
+/// Docker sends `blockIO.weight: 0` (and a zero leaf weight) for "not set"; runc reads a zero
+/// weight as unset, so `create` must not try to write 0 (which the kernel refuses).
+#[test]
+fn cgroup_zero_blkio_weight_means_unset() {
+    let ctx = Ctx::new("cgroup_zero_weight");
+    let resources = json!({"blockIO": {"weight": 0, "leafWeight": 0}});
+    let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec("sleep 100"), resources));
+    cg.delete(true);
+}

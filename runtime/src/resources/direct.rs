@@ -240,7 +240,7 @@ fn apply_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
             plain
         }
     };
-    if let Some(weight) = blkio.weight() {
+    if let Some(weight) = blkio.weight().filter(|w| *w != 0) {
         let field = "linux.resources.blockIO.weight";
         match (&bfq, dirs.v2) {
             (Some(bfq), _) => write(field, bfq, &format!("default {weight}"))?,
@@ -255,7 +255,7 @@ fn apply_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
             }
         }
     }
-    if let Some(leaf) = blkio.leaf_weight().filter(|_| !dirs.v2) {
+    if let Some(leaf) = blkio.leaf_weight().filter(|w| *w != 0 && !dirs.v2) {
         let file = dirs.file("blkio", "blkio.leaf_weight");
         write(
             "linux.resources.blockIO.leafWeight",

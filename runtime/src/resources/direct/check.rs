@@ -142,7 +142,8 @@ fn warn_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) {
         return;
     };
     let devices = blkio.weight_device().clone().unwrap_or_default();
-    if blkio.leaf_weight().is_some() || devices.iter().any(|d| d.leaf_weight().is_some()) {
+    let leaf_set = |w: Option<u16>| w.is_some_and(|w| w != 0);
+    if leaf_set(blkio.leaf_weight()) || devices.iter().any(|d| leaf_set(d.leaf_weight())) {
         ignored(
             "linux.resources.blockIO.leafWeight",
             "cgroup v2 has no leaf weights",
