@@ -5,6 +5,7 @@
 #   make test          unit tests, then the conformance suite against berth (root)
 #   make conformance   only the end-to-end suite; RUNTIME=/usr/sbin/runc to test runc
 #   make vm-check      the cgroup tests inside a pure cgroup v2 VM (QEMU, root)
+#   make clients       containerd, Docker and Podman end to end with RUNTIME (root)
 #   make lint          rustfmt --check and clippy -D warnings
 #   make bench         berth vs runc vs crun timings (bench/bench.sh, root)
 #   make install       copy berth to $(PREFIX)/bin (default /usr/local)
@@ -47,7 +48,7 @@ BENCH_ARGS ?=
 PREFIX ?= /usr/local
 
 .DEFAULT_GOAL := build
-.PHONY: build build-fixtures busybox demo test unit conformance vm-check lint bench install clean help
+.PHONY: build build-fixtures busybox demo test unit conformance vm-check clients lint bench install clean help
 
 help:
 	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -78,7 +79,7 @@ demo: build busybox
 	echo "+ berth --root $$tmp/root run -b $$tmp/bundle $$id"; \
 	"$(BERTH)" --root "$$tmp/root" run -b "$$tmp/bundle" "$$id"
 
-test: build unit conformance vm-check
+test: build unit conformance vm-check clients
 
 unit: build
 	BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test --workspace --exclude conformance
@@ -98,6 +99,17 @@ vm-check: build busybox
 	echo "vm-check: cgroup tests on pure cgroup v2 ($$suite)"; \
 	RUNTIME="$(RUNTIME)" BERTH_PROBE="$(BERTH_PROBE)" vm/run-in-vm.sh --timeout 900 -- \
 		"$$suite" cgroup --test-threads=1
+
+# The engines' own daemons (Debian's containerd, docker.io, podman), each private to a temp
+# dir, drive RUNTIME as runc: conformance/clients/*.sh.
+clients: $(if $(filter $(BERTH),$(RUNTIME)),build,build-fixtures) busybox
+	@[ "$$(id -u)" = 0 ] || { echo "make clients: the engines need root" >&2; exit 1; }
+	@for engine in containerd docker podman; do \
+		command -v $$engine >/dev/null || { echo "make clients: $$engine is missing (apt-get install containerd docker.io podman)" >&2; exit 1; }; \
+	done
+	@rc=0; for suite in containerd docker podman; do \
+		RUNTIME="$(RUNTIME)" MAKE_BUNDLE="$(MAKE_BUNDLE)" bash conformance/clients/$$suite.sh || rc=1; \
+	done; exit $$rc
 
 lint:
 	$(CARGO) fmt --all -- --check
