@@ -279,6 +279,7 @@ pub struct Cmd<'a> {
     env: Vec<(String, String)>,
     cwd: Option<PathBuf>,
     umask: Option<u32>,
+    user: Option<(u32, u32)>,
     oom_score_adj: Option<i32>,
     in_terminal: bool,
     timeout: Duration,
@@ -336,6 +337,12 @@ impl<'a> Cmd<'a> {
     /// is typed into it and stdout holds everything the terminal showed, stderr included.
     pub fn in_terminal(mut self) -> Self {
         self.in_terminal = true;
+        self
+    }
+
+    /// Runs the runtime as this unprivileged uid and gid, without supplementary groups.
+    pub fn as_user(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
         self
     }
 
@@ -407,9 +414,11 @@ impl<'a> Cmd<'a> {
             "at most {MAX_EXTRA_FDS} extra fds"
         );
         let umask = self.umask;
+        let user = self.user;
         let oom = self.oom_score_adj.map(|a| a.to_string().into_bytes());
-        // SAFETY: only async-signal-safe calls (fcntl, dup2, umask, open, write, close) run
-        // between fork and exec, on data prepared before the fork.
+        // SAFETY: only async-signal-safe calls (fcntl, dup2, umask, open, write, close,
+        // setgroups, setresgid, setresuid) run between fork and exec, on data prepared before
+        // the fork.
         unsafe {
             c.pre_exec(move || {
                 if let Some(m) = umask {
@@ -433,6 +442,15 @@ impl<'a> Cmd<'a> {
                 }
                 for (i, &h) in high[..raw.len()].iter().enumerate() {
                     if libc::dup2(h, 3 + i as i32) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                // Last: the steps above may need root.
+                if let Some((uid, gid)) = user {
+                    if libc::setgroups(0, std::ptr::null()) < 0
+                        || libc::setresgid(gid, gid, gid) < 0
+                        || libc::setresuid(uid, uid, uid) < 0
+                    {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
@@ -761,6 +779,7 @@ impl Ctx {
             env: Vec::new(),
             cwd: None,
             umask: None,
+            user: None,
             oom_score_adj: None,
             in_terminal: false,
             timeout: CMD_TIMEOUT,

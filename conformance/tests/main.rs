@@ -10,5 +10,6 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod terminal;

@@ -19,9 +19,10 @@ use crate::logging::LogFormat;
         .help("Print version information"))
 )]
 pub struct Cli {
-    /// Root directory for container state.
-    #[arg(long, global = true, default_value = "/run/berth")]
-    pub root: PathBuf,
+    /// Root directory for container state (default /run/berth; $XDG_RUNTIME_DIR/berth when
+    /// run by an unprivileged user who has one).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Append log lines to this file (stderr when absent).
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -40,6 +41,21 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The state root: `--root`, else runc's default for who runs berth.
+    pub fn state_root(&self) -> PathBuf {
+        if let Some(root) = &self.root {
+            return root.clone();
+        }
+        match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(dir) if !nix::unistd::geteuid().is_root() && !dir.is_empty() => {
+                PathBuf::from(dir).join("berth")
+            }
+            _ => PathBuf::from("/run/berth"),
+        }
+    }
 }
 
 /// berth's commands.

@@ -145,7 +145,12 @@ pub fn set_identity(process: &Process) -> Result<()> {
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    setgroups(&groups).context("process.user.additionalGids: setgroups")?;
+    match setgroups(&groups) {
+        // A user namespace made by an unprivileged user denies setgroups; with no groups
+        // asked for, the ones inherited stay (as under runc).
+        Err(nix::Error::EPERM) if groups.is_empty() && setgroups_denied() => {}
+        result => result.context("process.user.additionalGids: setgroups")?,
+    }
     let gid = Gid::from_raw(user.gid());
     setresgid(gid, gid, gid).context("process.user.gid: setresgid")?;
     let uid = Uid::from_raw(user.uid());
@@ -162,6 +167,11 @@ pub fn set_identity(process: &Process) -> Result<()> {
         nix::sys::prctl::set_no_new_privs().context("process.noNewPrivileges")?;
     }
     Ok(())
+}
+
+/// True when this user namespace denies setgroups(2) (`/proc/self/setgroups` says "deny").
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
 /// Sets effective (first, while permitted is still full), permitted and inheritable, then

@@ -88,18 +88,25 @@ fn set_up(
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
         seccomp,
     };
-    let mut cgroup = ContainerCgroup::open(&cgroup_path)?;
+    let mut cgroup = resources::open_if_any(&cgroup_path)?;
     let resources = bundle
         .spec
         .linux()
         .as_ref()
         .and_then(|l| l.resources().as_ref())
         .map(resources::complete_device_rules);
-    let clone_target = cgroup.clone_target()?;
+    let clone_target = cgroup
+        .as_ref()
+        .map(ContainerCgroup::clone_target)
+        .transpose()?;
     let spawned = container::spawn(
         &setup,
-        clone_target.as_ref().map(|f| f.as_fd()),
-        &mut |pid| cgroup.place(pid, resources.as_ref()),
+        clone_target.flatten().as_ref().map(|f| f.as_fd()),
+        &mut |pid| {
+            cgroup
+                .as_mut()
+                .map_or(Ok(()), |c| c.place(pid, resources.as_ref()))
+        },
     );
     drop(setup);
     let recorded = spawned.and_then(|spawned| {
@@ -112,7 +119,7 @@ fn set_up(
             let _ = kill(pid, Signal::SIGKILL);
         })
     });
-    if recorded.is_err() {
+    if let (Err(_), Some(cgroup)) = (&recorded, cgroup) {
         let _ = remove_cgroup(cgroup);
     }
     recorded

@@ -14,7 +14,7 @@ use super::{console, foreground};
 use crate::cli::ExecArgs;
 use crate::container::{self, ExecSetup};
 use crate::error::{Context, Error, Result};
-use crate::resources::ContainerCgroup;
+use crate::resources::{self, ContainerCgroup};
 use crate::spec::{read_json_arg, validate_process};
 use crate::state::{oci_state, Status, Store};
 
@@ -41,9 +41,12 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
         ));
     }
     let join = namespaces_to_join(container.process.pid)?;
-    let mut cgroup = ContainerCgroup::open(&container.state.cgroup_path)?;
+    let mut cgroup = resources::open_if_any(&container.state.cgroup_path)?;
     let relayed = foreground::prepare(args.detach)?;
-    let clone_target = cgroup.clone_target()?;
+    let clone_target = cgroup
+        .as_ref()
+        .map(ContainerCgroup::clone_target)
+        .transpose()?;
     let setup = ExecSetup {
         id: &args.id,
         container: container.process.pidfd(),
@@ -61,8 +64,8 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
     };
     let execed = container::spawn_exec(
         &setup,
-        clone_target.as_ref().map(|f| f.as_fd()),
-        &mut |pid| cgroup.place(pid, None),
+        clone_target.flatten().as_ref().map(|f| f.as_fd()),
+        &mut |pid| cgroup.as_mut().map_or(Ok(()), |c| c.place(pid, None)),
     )?;
     // Other commands (kill, state, delete) must not wait for this one.
     drop(container);

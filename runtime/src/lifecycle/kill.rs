@@ -53,8 +53,11 @@ pub fn signal_process(process: &LiveProcess, signal: Signal) -> Result<()> {
 /// when the container process has just exited (the result of signalling it is returned). It
 /// goes first: once the others die it may exit on its own.
 pub fn signal_all(state: &ContainerState, process: &LiveProcess, signal: Signal) -> Result<()> {
-    let cgroup = ContainerCgroup::open(&state.cgroup_path)?;
     let signalled = signal_process(process, signal);
+    if state.cgroup_path.is_empty() {
+        return signalled;
+    }
+    let cgroup = ContainerCgroup::open(&state.cgroup_path)?;
     for pid in cgroup.pids()? {
         if pid != process.pid {
             let _ = kill_pid(pid, signal);

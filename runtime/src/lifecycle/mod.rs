@@ -24,7 +24,7 @@ use crate::state::{live_status, ContainerDir, ContainerState, LiveProcess, Statu
 
 /// Runs the command `cli` names; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
-    let store = Store::new(&cli.root);
+    let store = Store::new(&cli.state_root());
     match cli.command {
         Command::Create(args) => create::create(&store, &args, cli.systemd_cgroup, true).map(|_| 0),
         Command::Start(args) => start::start(&store, &args.id).map(|_| 0),

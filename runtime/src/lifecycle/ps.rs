@@ -4,17 +4,17 @@ use std::process::Command;
 
 use crate::cli::{ListFormat, PsArgs};
 use crate::error::{Context, Error, Result};
-use crate::resources::ContainerCgroup;
+use crate::resources;
 use crate::state::Store;
 
 /// Prints the container's processes.
 pub fn ps(store: &Store, args: &PsArgs) -> Result<()> {
     let container = super::live(store, &args.id)?;
-    let pids: Vec<i32> = ContainerCgroup::open(&container.state.cgroup_path)?
-        .pids()?
-        .iter()
-        .map(|p| p.as_raw())
-        .collect();
+    // Without a cgroup (rootless, no limits) the container process is all berth can vouch for.
+    let pids: Vec<i32> = match resources::open_if_any(&container.state.cgroup_path)? {
+        Some(cgroup) => cgroup.pids()?.iter().map(|p| p.as_raw()).collect(),
+        None => vec![container.process.pid.as_raw()],
+    };
     drop(container);
     if let ListFormat::Json = args.format {
         println!("{}", serde_json::to_string(&pids).expect("pids serialize"));

@@ -49,8 +49,14 @@ impl std::fmt::Debug for ContainerCgroup {
 }
 
 impl ContainerCgroup {
-    /// The cgroup named `name` (see [`cgroup_path`]); nothing is created yet.
+    /// The cgroup named `name` (see [`cgroup_path`]); nothing is created yet. An empty name
+    /// is a container without a cgroup (rootless, with no limits to apply).
     pub fn open(name: &str) -> Result<ContainerCgroup> {
+        if name.is_empty() {
+            return Err(Error::InvalidState(
+                "the container has no cgroup: it was created rootless, without limits".to_string(),
+            ));
+        }
         let error = |e: &dyn std::fmt::Display| cgroup_error(name, "open", e);
         let (path, unit) = if name.starts_with('/') {
             (name.to_string(), None)
@@ -267,6 +273,13 @@ impl ContainerCgroup {
             .destroy()
             .map_err(|e| cgroup_error(&self.name, "remove", e))
     }
+}
+
+/// [`ContainerCgroup::open`], or `None` for a container without a cgroup (an empty name).
+pub fn open_if_any(name: &str) -> Result<Option<ContainerCgroup>> {
+    (!name.is_empty())
+        .then(|| ContainerCgroup::open(name))
+        .transpose()
 }
 
 /// Removes a container's cgroup once its processes are gone. Killed processes leave their

@@ -7,13 +7,18 @@ use oci_spec::runtime::Spec;
 use crate::error::{Error, Result};
 
 /// The container's cgroup: a path relative to the root of each hierarchy, or with the systemd
-/// driver (`--systemd-cgroup`) a `slice:prefix:name` unit.
+/// driver (`--systemd-cgroup`) a `slice:prefix:name` unit, or "" (none) for an unprivileged
+/// caller whose container sets no limits.
 ///
 /// An absolute `cgroupsPath` is taken as is. A relative one is placed under the hierarchy
 /// root (the "runtime-determined location" config-linux.md allows). Without one, the container
 /// gets `/berth-<id>`, or with systemd `system.slice:berth:<id>` (the scope
 /// `berth-<id>.scope` in `system.slice`), as runc does with its own name.
 pub fn cgroup_path(spec: &Spec, id: &str, systemd: bool) -> Result<String> {
+    if !nix::unistd::geteuid().is_root() && !systemd && !has_limits(spec) {
+        // Rootless, as runc without a delegated cgroup: no cgroup at all when nothing needs one.
+        return Ok(String::new());
+    }
     let configured = spec
         .linux()
         .as_ref()
@@ -54,6 +59,16 @@ pub fn cgroup_path(spec: &Spec, id: &str, systemd: bool) -> Result<String> {
         ));
     }
     Ok(clean)
+}
+
+/// True when `linux.resources` asks for anything beyond the default device rules.
+fn has_limits(spec: &Spec) -> bool {
+    let Some(resources) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return false;
+    };
+    let mut without_devices = resources.clone();
+    without_devices.set_devices(None);
+    without_devices != oci_spec::runtime::LinuxResources::default()
 }
 
 /// A `slice:prefix:name` unit for the systemd driver, checked as systemd will take it.
