@@ -1395,13 +1395,13 @@ pub fn access_of<'a>(report: &'a Value, path: &str) -> &'a Value {
 
 // ------------------------------------------------------------------------------------ fd passing
 
-/// Accepts one connection on `listener` and receives one message with one fd attached
-/// (`SCM_RIGHTS`, as runtimes send a console master or a seccomp listener); returns the
-/// message bytes and the fd.
-pub fn accept_fd(listener: &std::os::unix::net::UnixListener) -> (Vec<u8>, OwnedFd) {
+/// Receives one message and the fds attached to it (`SCM_RIGHTS`, as runtimes send a console
+/// master or a seccomp listener), all owned by the caller.
+pub fn receive_fds(
+    stream: &std::os::unix::net::UnixStream,
+) -> Result<(Vec<u8>, Vec<OwnedFd>), String> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     use std::os::fd::{FromRawFd, RawFd};
-    let (stream, _) = listener.accept().expect("accept on the socket");
     let mut buffer = vec![0u8; 64 * 1024];
     let mut control = nix::cmsg_space!([RawFd; 4]);
     let mut iov = [std::io::IoSliceMut::new(&mut buffer)];
@@ -1411,19 +1411,32 @@ pub fn accept_fd(listener: &std::os::unix::net::UnixListener) -> (Vec<u8>, Owned
         Some(&mut control),
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
-    .expect("recvmsg");
+    .map_err(|e| format!("recvmsg: {e}"))?;
     let bytes = msg.bytes;
-    let fd = msg
+    let fds: Vec<RawFd> = msg
         .cmsgs()
-        .expect("control messages")
-        .find_map(|c| match c {
-            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+        .map_err(|e| format!("control messages: {e}"))?
+        .filter_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => Some(fds),
             _ => None,
         })
-        .expect("an fd in SCM_RIGHTS");
-    // SAFETY: the kernel just installed this fd in our table; nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    (buffer[..bytes].to_vec(), fd)
+        .flatten()
+        .collect();
+    // SAFETY: the kernel just installed these fds in our table; nothing else owns them.
+    let fds = fds
+        .into_iter()
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+    Ok((buffer[..bytes].to_vec(), fds))
+}
+
+/// Accepts one connection on `listener` and receives one message with one fd attached;
+/// returns the message bytes and the fd.
+pub fn accept_fd(listener: &std::os::unix::net::UnixListener) -> (Vec<u8>, OwnedFd) {
+    let (stream, _) = listener.accept().expect("accept on the socket");
+    let (bytes, fds) = receive_fds(&stream).unwrap_or_else(|e| panic!("{e}"));
+    let fd = fds.into_iter().next().expect("an fd in SCM_RIGHTS");
+    (bytes, fd)
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use conformance::*;
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use oci_spec::runtime::{ContainerState, Spec};
 use serde_json::{json, Value};
 
@@ -298,39 +297,15 @@ fn agent(listener: &UnixListener, errno: i32) -> Result<AgentReport, String> {
         }
     };
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let mut payload = vec![0u8; 64 * 1024];
-    let mut control = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let (first, fds) = {
-        let mut iov = [std::io::IoSliceMut::new(&mut payload)];
-        let msg = recvmsg::<()>(
-            stream.as_raw_fd(),
-            &mut iov,
-            Some(&mut control),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .map_err(|e| format!("recvmsg: {e}"))?;
-        let fds: Vec<i32> = msg
-            .cmsgs()
-            .map_err(|e| e.to_string())?
-            .filter_map(|c| match c {
-                ControlMessageOwned::ScmRights(fds) => Some(fds),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        (msg.bytes, fds)
-    };
-    payload.truncate(first);
+    let (mut payload, fds) = receive_fds(&stream)?;
     stream
         .read_to_end(&mut payload)
         .map_err(|e| format!("read the rest: {e}"))?;
     let state: Value = serde_json::from_slice(&payload)
         .map_err(|e| format!("container process state is not JSON ({e}): {payload:?}"))?;
-    let [fd] = fds[..] else {
-        return Err(format!("expected one fd, got {fds:?}"));
+    let Ok([fd]) = <[OwnedFd; 1]>::try_from(fds) else {
+        return Err("expected exactly one fd".to_string());
     };
-    // SAFETY: the fd was just received with SCM_RIGHTS; nothing else owns it.
-    let fd: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) };
     let fd_link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
         .map(|l| l.display().to_string())
         .unwrap_or_default();
