@@ -605,3 +605,50 @@ fn cgroup_zero_blkio_weight_means_unset() {
     let cg = Cg::start(&ctx, in_new_cgroup(&ctx, &sh_spec("sleep 100"), resources));
     cg.delete(true);
 }
+
+/// runc's `exec --cgroup SUB`: the exec'd process goes into an existing sub-cgroup of the
+/// container's cgroup (every hierarchy), and a sub-cgroup that does not exist is an error.
+#[test]
+fn cgroup_exec_into_a_sub_cgroup() {
+    let ctx = Ctx::new("cgroup_exec_sub");
+    let cg = Cg::start(
+        &ctx,
+        in_new_cgroup(&ctx, &probe_spec(&["sleep", "100"]), json!({})),
+    );
+    ctx.rt(&["exec", "--cgroup", "missing", cg.id(), "/bin/true"])
+        .failed()
+        .stderr_has("missing");
+    let subs: Vec<std::path::PathBuf> = cgroup_dirs_at(&cg.path)
+        .into_iter()
+        .map(|d| d.join("sub"))
+        .collect();
+    for sub in &subs {
+        std::fs::create_dir(sub).expect("make the sub-cgroup");
+        // A new v1 cpuset has no cpus or mems until given its parent's.
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let parent = sub.parent().unwrap().join(file);
+            if let (Ok(value), true) = (std::fs::read_to_string(&parent), !cgroup_v2()) {
+                std::fs::write(sub.join(file), value.trim()).expect("copy the parent's cpuset");
+            }
+        }
+    }
+    let report = ctx
+        .rt(&["exec", "--cgroup", "sub", cg.id(), PROBE, "report"])
+        .json();
+    for sub in &subs {
+        let _ = std::fs::remove_dir(sub);
+    }
+    let want = format!("{}/sub", cg.path);
+    let lines: Vec<String> = serde_json::from_value(report["cgroup"].clone()).unwrap();
+    let memory = lines
+        .iter()
+        .find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|c| c.split(',').any(|c| c == "memory"))
+                || l.starts_with("0::")
+        })
+        .unwrap_or_else(|| panic!("a memory line: {lines:?}"));
+    assert!(memory.ends_with(&want), "{memory} is in {want}");
+    cg.delete(true);
+}

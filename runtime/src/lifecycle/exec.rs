@@ -34,12 +34,6 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
         args.console_socket.as_deref(),
         args.detach,
     )?;
-    if !args.cgroup.is_empty() {
-        return Err(Error::config(
-            "--cgroup",
-            "sub-cgroups are not supported yet",
-        ));
-    }
     let join = namespaces_to_join(container.process.pid)?;
     let mut cgroup = resources::open_if_any(&container.state.cgroup_path)?;
     let relayed = foreground::prepare(args.detach)?;
@@ -65,7 +59,14 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
     let execed = container::spawn_exec(
         &setup,
         clone_target.flatten().as_ref().map(|f| f.as_fd()),
-        &mut |pid| cgroup.as_mut().map_or(Ok(()), |c| c.place(pid, None)),
+        &mut |pid| match cgroup.as_mut() {
+            Some(cgroup) => {
+                cgroup.place(pid, None)?;
+                cgroup.place_in_subcgroups(pid, &args.cgroup)
+            }
+            None if args.cgroup.is_empty() => Ok(()),
+            None => Err(Error::config("--cgroup", "the container has no cgroup")),
+        },
     )?;
     // Other commands (kill, state, delete) must not wait for this one.
     drop(container);

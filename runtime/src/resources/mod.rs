@@ -114,6 +114,66 @@ impl ContainerCgroup {
         Ok(())
     }
 
+    /// `exec --cgroup`: moves `pid` into existing sub-cgroups of this cgroup, each given as
+    /// `PATH` (every controller) or `CONTROLLER[,CONTROLLER]:PATH` (v1 only), as runc does.
+    pub fn place_in_subcgroups(&self, pid: Pid, specs: &[String]) -> Result<()> {
+        let dirs = self.dirs();
+        for spec in specs {
+            let (controllers, sub) = match spec.split_once(':') {
+                Some((list, sub)) => (list.split(',').map(str::to_string).collect(), sub),
+                None => (Vec::new(), spec.as_str()),
+            };
+            let sub = Path::new(sub);
+            let clean = sub
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !clean || sub.as_os_str().is_empty() {
+                return Err(Error::config(
+                    "--cgroup",
+                    format!("\"{spec}\": the sub-cgroup must be a relative path without \"..\""),
+                ));
+            }
+            if dirs.v2 && !controllers.is_empty() {
+                return Err(Error::config(
+                    "--cgroup",
+                    format!("\"{spec}\": cgroup v2 has one hierarchy; give the path alone"),
+                ));
+            }
+            // Without controllers: every hierarchy the container's cgroup is in.
+            let all = controllers.is_empty();
+            let controllers = if all {
+                self.manager.paths().keys().cloned().collect()
+            } else {
+                controllers
+            };
+            let mut targets: Vec<_> = controllers
+                .iter()
+                .map(|c| dirs.file(c, ""))
+                .filter(|dir| !all || dir.is_dir())
+                .map(|dir| std::fs::canonicalize(&dir).unwrap_or(dir).join(sub))
+                .collect();
+            targets.sort();
+            targets.dedup();
+            for target in targets {
+                if !target.is_dir() {
+                    return Err(Error::config(
+                        "--cgroup",
+                        format!("sub-cgroup {} does not exist", target.display()),
+                    ));
+                }
+                let procs = target.join("cgroup.procs");
+                std::fs::write(&procs, pid.to_string()).map_err(|e| {
+                    cgroup_error(
+                        &self.name,
+                        &format!("--cgroup: write {}", procs.display()),
+                        e,
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// systemd moves a new unit's process asynchronously: waits until `pid` is in the cgroup.
     fn wait_for_member(&self, pid: Pid) -> Result<()> {
         for _ in 0..CGROUP_WAIT_ATTEMPTS {
