@@ -12,7 +12,7 @@ use nix::unistd::{setsid, Pid};
 use oci_spec::runtime::{Process, State};
 
 use super::channel::{Channel, Message};
-use super::spawn::{clone_child, kill_all, receive_pid};
+use super::spawn::{clone_child, kill_all, receive_pid, set_non_dumpable};
 use super::terminal::Pty;
 use super::{init, process, seccomp};
 use crate::error::{Context, Error, Result};
@@ -99,7 +99,7 @@ fn send_seccomp_listener(setup: &ExecSetup<'_>, fd: OwnedFd) -> Result<()> {
 /// The intermediate process: joins the namespaces, then forks the process itself into them.
 fn join_and_fork(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible> {
     // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe.
-    nix::sys::prctl::set_dumpable(false).context("set non-dumpable")?;
+    set_non_dumpable()?;
     if !setup.join.is_empty() {
         setns(setup.container, setup.join).context("join the container's namespaces")?;
     }

@@ -27,6 +27,8 @@ use crate::sys;
 /// Runs the container process's setup; returns only on failure.
 pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> {
     channel.expect(Message::Proceed)?;
+    // Id maps are written by now (see `spawn::child_main`).
+    super::spawn::set_non_dumpable()?;
     let spec = &setup.bundle.spec;
     // The state hooks get names the host pid, which only the host's /proc (still mounted
     // here, before any mount of the container) tells a process in a new pid namespace.

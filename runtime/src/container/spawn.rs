@@ -161,10 +161,23 @@ fn creating_state(setup: &ContainerSetup<'_>, pid: Pid) -> State {
     )
 }
 
+/// Makes this process non-dumpable: no ptrace, no /proc/<pid>/exe for the container.
+pub(super) fn set_non_dumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).context("set non-dumpable")
+}
+
 /// Entry point of the cloned child; never returns.
 fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! {
-    // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe.
-    let dumpable = nix::sys::prctl::set_dumpable(false).context("set non-dumpable");
+    // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe. An
+    // unprivileged parent can only write our id maps while we are dumpable (a non-dumpable
+    // process's /proc files belong to root): then this waits until the maps are written.
+    let maps_pending = !nix::unistd::geteuid().is_root()
+        && setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER);
+    let dumpable = if maps_pending {
+        Ok(())
+    } else {
+        set_non_dumpable()
+    };
     let result = dumpable.and_then(|()| {
         if direct {
             init::run(channel, setup)
@@ -185,6 +198,7 @@ fn intermediate(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infalli
         unshare(CloneFlags::CLONE_NEWUSER).context("create user namespace")?;
         channel.send(&Message::UserNamespaceCreated)?;
         channel.expect(Message::Proceed)?;
+        set_non_dumpable()?;
     }
     unshare(plan.create - CloneFlags::CLONE_NEWUSER).context("create namespaces")?;
     let time_ns = clone_flag(oci_spec::runtime::LinuxNamespaceType::Time);
