@@ -127,8 +127,9 @@ fn run(argv: &sys::Argv) -> c_int {
 
 /// Starts the program and serves as its init until it exits; returns berth-init's exit status.
 fn supervise(argv: &sys::Argv, program: usize, options: &Options) -> c_int {
-    sys::reset_signal_actions();
+    // Blocked first: from here on no signal can end berth-init before it is forwarded.
     let (handled, inherited_mask) = sys::block_signals();
+    sys::reset_signal_actions();
     if sys::getpid() != 1 {
         let subreaper = if options.subreaper {
             sys::set_child_subreaper()
