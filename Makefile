@@ -8,7 +8,7 @@
 #   make clients       containerd, Docker and Podman end to end with RUNTIME (root)
 #   make lint          rustfmt --check and clippy -D warnings
 #   make bench         berth vs runc vs crun timings (bench/bench.sh, root)
-#   make install       copy berth to $(PREFIX)/bin (default /usr/local)
+#   make install       copy berth and berth-init to $(PREFIX)/bin (default /usr/local)
 #   make clean
 #
 # Debug or release: the binaries under test (berth, berth-probe, make-bundle) are
@@ -120,6 +120,7 @@ bench: build
 
 install: build
 	install -D -m 0755 "$(BERTH)" "$(DESTDIR)$(PREFIX)/bin/berth"
+	install -D -m 0755 "$(BERTH_INIT)" "$(DESTDIR)$(PREFIX)/bin/berth-init"
 
 clean:
 	$(CARGO) clean

@@ -1063,6 +1063,37 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
+/// The processes whose parent is `pid`, zombies included, in pid order.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut children: Vec<i32> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&p| stat_fields(p).and_then(|f| f.get(1)?.parse().ok()) == Some(pid))
+        .collect();
+    children.sort();
+    children
+}
+
+/// The command name of `pid` (/proc/PID/comm), None once it is gone.
+pub fn proc_comm(pid: i32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().to_string())
+}
+
+/// A signal set of `pid` from /proc/PID/status (`field`: `SigBlk`, `SigIgn`, `SigCgt`, ...)
+/// as a bitmask where bit N-1 is signal N; 0 once the process is gone.
+pub fn signal_set(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
 /// True while `pid` exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     matches!(proc_state(pid), Some(s) if s != 'Z')

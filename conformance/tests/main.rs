@@ -6,6 +6,7 @@ mod cgroups;
 mod cli;
 mod exec;
 mod hooks;
+mod init;
 mod lifecycle;
 mod namespaces;
 mod process;

@@ -253,6 +253,13 @@ pub struct CreateArgs {
     /// Pass N extra fds (3 .. 3+N-1) into the container.
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Run berth-init as the container's pid 1, with the process after `--`: it forwards
+    /// signals and reaps zombies (also the annotation "io.berth.init": "true").
+    #[arg(long)]
+    pub init: bool,
+    /// The berth-init binary (default: berth-init beside berth's executable).
+    #[arg(long)]
+    pub init_path: Option<PathBuf>,
 }
 
 /// Flags of `run`.

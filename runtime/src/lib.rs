@@ -5,6 +5,7 @@
 //! the container process's own setup); [`spec`] reads and validates bundles. Unsafe code lives
 //! only in `sys`.
 
+pub mod berth_init;
 pub mod cli;
 pub mod container;
 pub mod error;

@@ -129,5 +129,5 @@ fn become_process(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible
     let plan = process::prepare_exec(setup.process, &[])?;
     sys::cloexec_from(3 + setup.preserved_fds as i32).context("close inherited fds")?;
     init::take_identity(channel, setup.process, setup.seccomp.as_ref())?;
-    process::exec(&plan)
+    process::exec(&plan, None)
 }

@@ -141,7 +141,7 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
         HookKind::StartContainer,
         &hook_state(ContainerState::Created),
     )?;
-    process::exec(&exec_plan)
+    process::exec(&exec_plan, setup.init.as_ref().map(|image| image.as_fd()))
 }
 
 /// Switches to the process's user, capabilities and no_new_privs, and loads the seccomp filter

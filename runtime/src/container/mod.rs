@@ -43,4 +43,7 @@ pub struct ContainerSetup<'a> {
     pub extra_env: Vec<String>,
     /// The compiled `linux.seccomp` profile, if any.
     pub seccomp: Option<seccomp::Program>,
+    /// berth-init's image (`--init`), close-on-exec: exec'd instead of the user's program,
+    /// which it then runs.
+    pub init: Option<OwnedFd>,
 }

@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use caps::{CapSet, CapsHashSet};
+use nix::fcntl::AtFlags;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::SigSet;
 use nix::sys::stat::{umask, Mode};
@@ -236,15 +238,31 @@ fn cap_error(set: &str, e: caps::errors::CapsError) -> Error {
     Error::config(cap_field(set), e.to_string())
 }
 
-/// Restores default signal handling, then replaces this process with the user's program.
-pub fn exec(plan: &ExecPlan) -> Result<Infallible> {
+/// Restores default signal handling, then replaces this process with the user's program, or,
+/// given berth-init's image (`init`), with `berth-init -- <args>`, which runs the program as
+/// its child. The image's fd is close-on-exec: once the exec succeeds it is gone.
+pub fn exec(plan: &ExecPlan, init: Option<BorrowedFd<'_>>) -> Result<Infallible> {
     crate::sys::reset_signal_dispositions();
     SigSet::empty()
         .thread_set_mask()
         .context("clear signal mask")?;
-    let err = nix::unistd::execve(&plan.path, &plan.args, &plan.env).unwrap_err();
+    let (err, program) = match init {
+        None => (
+            nix::unistd::execve(&plan.path, &plan.args, &plan.env).unwrap_err(),
+            plan.path.to_string_lossy(),
+        ),
+        Some(image) => {
+            let args: Vec<&CStr> = [c"berth-init", c"--"]
+                .into_iter()
+                .chain(plan.args.iter().map(CString::as_c_str))
+                .collect();
+            let empty_path = AtFlags::AT_EMPTY_PATH;
+            let result = nix::unistd::execveat(image, c"", &args, &plan.env, empty_path);
+            (result.unwrap_err(), "berth-init (--init)".into())
+        }
+    };
     Err(Error::Sys {
-        context: format!("exec {}", plan.path.to_string_lossy()),
+        context: format!("exec {program}"),
         source: err,
     })
 }

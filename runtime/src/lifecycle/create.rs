@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
 
 use super::console;
+use crate::berth_init;
 use crate::cli::CreateArgs;
 use crate::container::namespaces::NamespacePlan;
 use crate::container::{self, ContainerSetup};
@@ -47,8 +48,9 @@ pub fn create(
     )?;
     let cgroup_path = resources::cgroup_path(&bundle.spec, &args.id, systemd_cgroup)?;
     let seccomp = container::seccomp::compile_spec(&bundle.spec)?;
+    let init = berth_init::open_if_requested(&bundle.spec, args.init, args.init_path.as_deref())?;
     let dir = store.create(&args.id)?;
-    match set_up(&dir, &bundle, args, cgroup_path, seccomp) {
+    match set_up(&dir, &bundle, args, cgroup_path, seccomp, init) {
         Ok((state, terminal)) => Ok(Created {
             dir,
             state,
@@ -67,6 +69,7 @@ fn set_up(
     args: &CreateArgs,
     cgroup_path: String,
     seccomp: Option<container::seccomp::Program>,
+    init: Option<OwnedFd>,
 ) -> Result<(ContainerState, Option<OwnedFd>)> {
     let fifo = dir.fifo_path();
     mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
@@ -87,6 +90,7 @@ fn set_up(
         preserved_fds: args.preserve_fds + activation.as_ref().map_or(0, |(n, _)| *n),
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
         seccomp,
+        init,
     };
     let mut cgroup = resources::open_if_any(&cgroup_path)?;
     let resources = bundle
