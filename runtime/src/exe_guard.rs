@@ -48,7 +48,7 @@ pub fn ensure_protected_exe() -> Result<()> {
 
 /// A detached, read-only bind mount of the executable.
 fn read_only_view() -> Result<OwnedFd> {
-    let tree = sys::open_tree_clone(c"/proc/self/exe").context("open_tree")?;
+    let tree = sys::open_tree_clone(c"/proc/self/exe", false).context("open_tree")?;
     let read_only = MountAttr {
         attr_set: mount_attr::RDONLY | mount_attr::NOSUID | mount_attr::NODEV,
         ..MountAttr::default()
