@@ -1416,6 +1416,19 @@ pub fn cap_mask(names: &[&str]) -> u64 {
     })
 }
 
+/// The fd numbers open in the probe that made `report`, sorted.
+#[track_caller]
+pub fn fd_numbers(report: &Value) -> Vec<u32> {
+    let mut fds: Vec<u32> = report["fds"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no fds object in report: {report}"))
+        .keys()
+        .map(|k| k.parse().expect("fd number"))
+        .collect();
+    fds.sort();
+    fds
+}
+
 /// The `access` result for `path` from `berth-probe access ...` output.
 #[track_caller]
 pub fn access_of<'a>(report: &'a Value, path: &str) -> &'a Value {

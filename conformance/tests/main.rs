@@ -1,5 +1,6 @@
 //! berth's conformance suite: one test binary, one module per area. See ../README.md.
 
+mod attacks;
 mod bad_input;
 mod cgroup_fields;
 mod cgroups;

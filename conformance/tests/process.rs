@@ -13,17 +13,6 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn fd_numbers(report: &Value) -> Vec<u32> {
-    let mut fds: Vec<u32> = report["fds"]
-        .as_object()
-        .expect("fds object")
-        .keys()
-        .map(|k| k.parse().expect("fd number"))
-        .collect();
-    fds.sort();
-    fds
-}
-
 /// `n` fds open on fresh files named `fd-<i>.txt` in the test dir.
 fn files_as_fds(ctx: &Ctx, n: usize) -> Vec<OwnedFd> {
     (0..n)

@@ -73,7 +73,7 @@ pub fn protected_image(path: &CStr, name: &CStr) -> Result<OwnedFd> {
 
 /// A detached, read-only bind mount of the executable.
 fn read_only_view(path: &CStr) -> Result<OwnedFd> {
-    let tree = sys::open_tree_clone(path).context("open_tree")?;
+    let tree = sys::open_tree_clone(path, false).context("open_tree")?;
     let read_only = MountAttr {
         attr_set: mount_attr::RDONLY | mount_attr::NOSUID | mount_attr::NODEV,
         ..MountAttr::default()

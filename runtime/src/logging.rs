@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -52,6 +53,11 @@ pub fn init(path: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Res
         debug,
     });
     Ok(())
+}
+
+/// The fd of the log file, which the processes berth forks keep writing to.
+pub fn file_fd() -> Option<RawFd> {
+    LOGGER.get()?.file.as_ref().map(|file| file.as_raw_fd())
 }
 
 /// Whether a log file was given (then errors also go to stderr, as runc does).

@@ -54,6 +54,17 @@
 //! * `berth-probe syscall NR [ARG]...` — makes syscall number NR with up to six integer
 //!   arguments (decimal or `0x` hex; only for syscalls that take no pointers):
 //!   `{"syscall": NR, "ret": N}`, or `{"syscall": NR, "errno": "EPERM", "errno_number": 1}`.
+//! * `berth-probe exe-attack SECS N` — CVE-2019-5736's attacker, for at most SECS seconds or
+//!   until it has caught N processes. It prints `{"ready":true,"pid":N}`, then watches /proc for
+//!   a process running a program that is neither itself nor `/bin/busybox` (a runtime's
+//!   process that has just executed a `#!/proc/self/exe` script, say). For each one it opens
+//!   `/proc/PID/exe` with `O_PATH` and prints `{"caught":PID,"exe":readlink,"cmdline":[..],
+//!   "dev":"MAJOR:MINOR","ino":N}` at once, then reopens that handle for writing
+//!   (`/proc/self/fd/M`, `O_WRONLY`), retrying for up to 1.5 s while the kernel answers ETXTBSY
+//!   (a process still runs the file), and prints `{"pid":PID,"write":"ok" | errno name}`. It
+//!   never writes: a successful open is the finding. Last comes `{"done":true,"processes":n,
+//!   "denied":n}` (`denied`: how often `/proc/PID/exe` itself was refused, e.g. EACCES for a
+//!   non-dumpable process).
 //! * `berth-probe signals` — blocks every catchable signal, prints `{"ready":true,"pid":N}`,
 //!   then one line `{"signal":"SIGUSR1","number":10,"sender_pid":N}` for each signal received
 //!   (works as pid 1 of a pid namespace, where default actions do not apply). It exits 0 after
@@ -88,6 +99,7 @@ fn main() {
             return;
         }
         "signals" => signals(),
+        "exe-attack" => exe_attack(params),
         "syscall" => syscall(params),
         _ => usage(&format!("unknown subcommand {cmd:?}")),
     };
@@ -98,7 +110,8 @@ fn usage(msg: &str) -> ! {
     eprintln!("berth-probe: {msg}");
     eprintln!(
         "usage: berth-probe [report] [--sysctl NAME]... | access PATH... | touch PATH... | \
-         sysctl NAME... | exit N | sleep SECS | signals | syscall NR [ARG]..."
+         sysctl NAME... | exit N | sleep SECS | signals | syscall NR [ARG]... | \
+         exe-attack SECS N"
     );
     std::process::exit(2)
 }
@@ -628,6 +641,109 @@ fn signals() -> Value {
             if sig == libc::SIGTERM {
                 std::process::exit(0);
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- exe-attack
+
+/// Device ("MAJOR:MINOR") and inode of what `fd` refers to.
+fn identity(fd: libc::c_int) -> Option<(String, u64)> {
+    // SAFETY: a zeroed stat is a valid out-parameter; fstat only writes into it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is an open fd of ours and st a valid stat buffer.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some((
+        format!("{}:{}", libc::major(st.st_dev), libc::minor(st.st_dev)),
+        st.st_ino,
+    ))
+}
+
+fn identity_of(path: &str) -> Option<(String, u64)> {
+    let fd = open_raw(path, libc::O_PATH).ok()?;
+    let id = identity(fd);
+    // SAFETY: fd was opened above and is not used afterwards.
+    unsafe { libc::close(fd) };
+    id
+}
+
+fn exe_attack(params: &[String]) -> Value {
+    let secs: f64 = parse_or_usage(params.first());
+    let wanted: usize = parse_or_usage(params.get(1));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    let ignored: Vec<(String, u64)> = ["/proc/self/exe", "/bin/busybox"]
+        .iter()
+        .filter_map(|p| identity_of(p))
+        .collect();
+    let me = std::process::id();
+    emit(&json!({"ready": true, "pid": me}));
+    let mut caught: Vec<u32> = Vec::new();
+    let mut denied = 0u64;
+    while caught.len() < wanted && std::time::Instant::now() < deadline {
+        let pids: Vec<u32> = std::fs::read_dir("/proc")
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for pid in pids {
+            if pid == me || caught.contains(&pid) {
+                continue;
+            }
+            let exe = format!("/proc/{pid}/exe");
+            let fd = match open_raw(&exe, libc::O_PATH) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    denied += u64::from(e == "EACCES" || e == "EPERM");
+                    continue;
+                }
+            };
+            let id = identity(fd);
+            if id.as_ref().is_none_or(|id| ignored.contains(id)) {
+                // SAFETY: fd is ours and not used afterwards.
+                unsafe { libc::close(fd) };
+                continue;
+            }
+            let (dev, ino) = id.unwrap_or_default();
+            caught.push(pid);
+            emit(&json!({
+                "caught": pid,
+                "exe": std::fs::read_link(&exe)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                "cmdline": read_trimmed(&format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .split('\0')
+                    .filter(|a| !a.is_empty())
+                    .collect::<Vec<_>>(),
+                "dev": dev,
+                "ino": ino,
+            }));
+            emit(&json!({"pid": pid, "write": open_for_writing_when_free(fd)}));
+            // SAFETY: fd is ours and not used afterwards.
+            unsafe { libc::close(fd) };
+        }
+    }
+    json!({"done": true, "processes": caught.len(), "denied": denied})
+}
+
+/// Reopens the file behind the `O_PATH` fd for writing (closing it at once if that works),
+/// retrying while it is being executed (ETXTBSY) for up to 1.5 s.
+fn open_for_writing_when_free(fd: libc::c_int) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+    loop {
+        match open_raw(&format!("/proc/self/fd/{fd}"), libc::O_WRONLY) {
+            Ok(w) => {
+                // SAFETY: w was just opened and is not used afterwards; nothing was written.
+                unsafe { libc::close(w) };
+                return "ok".into();
+            }
+            Err(e) if e == "ETXTBSY" && std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => return e,
         }
     }
 }

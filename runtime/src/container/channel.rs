@@ -46,6 +46,12 @@ pub struct Channel {
     socket: OwnedFd,
 }
 
+impl AsRawFd for Channel {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
 impl Channel {
     /// Creates a connected pair of ends, both close-on-exec.
     pub fn pair() -> Result<(Channel, Channel)> {

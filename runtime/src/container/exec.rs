@@ -12,7 +12,7 @@ use nix::unistd::{setsid, Pid};
 use oci_spec::runtime::{Process, State};
 
 use super::channel::{Channel, Message};
-use super::spawn::{clone_child, kill_all, receive_pid, set_non_dumpable};
+use super::spawn::{clone_child, close_inherited_fds, kill_all, receive_pid, set_non_dumpable};
 use super::terminal::Pty;
 use super::{init, process, seccomp};
 use crate::error::{Context, Error, Result};
@@ -103,6 +103,7 @@ fn join_and_fork(channel: &Channel, setup: &ExecSetup<'_>) -> Result<Infallible>
     if !setup.join.is_empty() {
         setns(setup.container, setup.join).context("join the container's namespaces")?;
     }
+    close_inherited_fds(channel, setup.preserved_fds, &[])?;
     match sys::clone3_fork(0, None).context("fork the exec process")? {
         None => {
             let Err(e) = become_process(channel, setup);

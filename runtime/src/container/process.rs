@@ -13,9 +13,10 @@ use nix::fcntl::AtFlags;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::SigSet;
 use nix::sys::stat::{umask, Mode};
-use nix::unistd::{chdir, setgroups, setresgid, setresuid, Gid, Uid};
+use nix::unistd::{fchdir, setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Process};
 
+use super::rootfs::RootDir;
 use crate::error::{Context, Error, Result};
 use crate::logging;
 
@@ -71,8 +72,7 @@ pub struct ExecPlan {
 
 /// Enters `process.cwd` and resolves the program to run, inside the container's root.
 pub fn prepare_exec(process: &Process, extra_env: &[String]) -> Result<ExecPlan> {
-    chdir(process.cwd())
-        .map_err(|e| Error::config("process.cwd", format!("{}: {e}", process.cwd().display())))?;
+    enter_cwd(process.cwd())?;
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(extra_env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -104,6 +104,24 @@ pub fn prepare_exec(process: &Process, extra_env: &[String]) -> Result<ExecPlan>
             .map(|e| cstring(e, "process.env"))
             .collect::<Result<_>>()?,
     })
+}
+
+/// Enters `cwd` as resolved inside the container's root: no `..` or symlink leads out of it,
+/// and no /proc magic link is followed, so a working directory such as `/proc/self/fd/N` can
+/// never be a directory outside the container (CVE-2024-21626).
+fn enter_cwd(cwd: &Path) -> Result<()> {
+    let refused = |e: nix::Error| {
+        let why = if e == nix::Error::ELOOP {
+            "it leads through a /proc magic link or too many symlinks".to_string()
+        } else {
+            e.to_string()
+        };
+        Error::config("process.cwd", format!("{}: {why}", cwd.display()))
+    };
+    let dir = RootDir::open(Path::new("/"))?
+        .resolve(cwd)
+        .map_err(refused)?;
+    fchdir(&dir).map_err(refused)
 }
 
 /// Finds `program` like execvp does: as given when it holds a slash, else on `search_path`.

@@ -3,7 +3,7 @@
 //! reports that it is ready or why it failed.
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
@@ -179,6 +179,7 @@ fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! 
         set_non_dumpable()
     };
     let result = dumpable.and_then(|()| {
+        close_inherited_fds(channel, setup.preserved_fds, &[setup.exec_fifo.as_raw_fd()])?;
         if direct {
             init::run(channel, setup)
         } else {
@@ -188,6 +189,16 @@ fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! 
     let Err(e) = result;
     let _ = channel.send(&Message::Failed(e.to_string()));
     sys::exit_child(1)
+}
+
+/// Closes every fd the runtime had open except stdio, the `preserved` fds from 3 up, the
+/// setup channel, the log file and `also`: none of them is a directory or a program, so
+/// nothing the process still holds leads out of the container (CVE-2024-21626).
+pub(super) fn close_inherited_fds(channel: &Channel, preserved: u32, also: &[RawFd]) -> Result<()> {
+    let mut keep = vec![channel.as_raw_fd()];
+    keep.extend(also);
+    keep.extend(logging::file_fd());
+    sys::close_fds_except(3 + preserved as RawFd, &keep).context("close inherited fds")
 }
 
 /// Joins namespaces by path, creates the new ones, then forks the container process into them.

@@ -11,7 +11,7 @@ use std::path::Path;
 use nix::mount::{mount, MsFlags};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout};
 
-use super::rootfs::paths::{fd_path, Node, RootDir};
+use super::rootfs::paths::{fd_path, RootDir};
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
@@ -47,11 +47,11 @@ impl Pty {
         Pty::open(&fd_path(&ptmx))
     }
 
-    /// Binds the peer over `/dev/console` of the rootfs (created as an empty file if missing;
-    /// anything but a file or character device there is refused).
+    /// Binds the peer over `/dev/console` of the rootfs (created as an empty file if missing, and
+    /// in place of a symlink there, which is never followed; anything but a file or character
+    /// device there is refused).
     pub fn mount_console(&self, root: &RootDir) -> Result<()> {
-        let console = Path::new("/dev/console");
-        let target = root.create(console, Node::File)?;
+        let target = root.create_file_unfollowed(Path::new("/dev/console"))?;
         let kind = std::fs::metadata(fd_path(&target))
             .context("process.terminal: stat /dev/console")?
             .file_type();

@@ -102,9 +102,39 @@ pub fn setdomainname(name: &str) -> io::Result<()> {
 
 /// Marks every fd numbered `first` or above close-on-exec (Linux 5.11+).
 pub fn cloexec_from(first: RawFd) -> io::Result<()> {
-    // SAFETY: close_range only changes fd flags in our own table; no memory is touched.
-    let ret =
-        unsafe { libc::close_range(first as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    close_range(first as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+}
+
+/// Closes every fd numbered `first` or above except those in `keep` (Linux 5.9+).
+///
+/// For a process about to set up or enter a container: whatever it inherited from the runtime
+/// (the locked state directory, a cgroup directory, ...) would otherwise stay reachable
+/// through `/proc/self/fd/N` until `execve`, as a working directory or a path to execute
+/// (CVE-2024-21626); close-on-exec alone does not close them soon enough. The caller must not
+/// use a closed fd again, nor drop its owner: the forked process leaves only by `execve` or
+/// [`exit_child`].
+pub fn close_fds_except(first: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|fd| **fd >= first)
+        .map(|fd| *fd as u32)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut start = first as u32;
+    for fd in keep {
+        if fd > start {
+            close_range(start, fd - 1, 0)?;
+        }
+        start = fd + 1;
+    }
+    close_range(start, u32::MAX, 0)
+}
+
+fn close_range(first: u32, last: u32, flags: u32) -> io::Result<()> {
+    // SAFETY: close_range only closes or flags entries of our own fd table; no memory is
+    // touched. Which fds may go is the callers' contract (see `close_fds_except`).
+    let ret = unsafe { libc::close_range(first, last, flags as libc::c_int) };
     if ret < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -223,17 +253,23 @@ pub fn mount_setattr(fd: BorrowedFd<'_>, attr: &MountAttr, recursive: bool) -> i
     Ok(())
 }
 
-/// `open_tree(path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)`: a new bind mount of `path` that is
-/// attached nowhere, held only by the returned fd.
-pub fn open_tree_clone(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
+/// `open_tree(path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)`: a new bind mount of `path` (with
+/// `recursive`, of the mounts below it too) that is attached nowhere, held only by the returned
+/// fd.
+pub fn open_tree_clone(path: &std::ffi::CStr, recursive: bool) -> io::Result<OwnedFd> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let recursive = if recursive {
+        libc::AT_RECURSIVE as libc::c_uint
+    } else {
+        0
+    };
     // SAFETY: a valid C string path and flags; returns a new fd or -1.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_open_tree,
             libc::AT_FDCWD,
             path.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | recursive,
         )
     };
     if fd < 0 {
@@ -241,4 +277,27 @@ pub fn open_tree_clone(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
     }
     // SAFETY: the kernel returned a fresh fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `move_mount(2)` of the mount `from` (e.g. a detached one from [`open_tree_clone`]) onto the
+/// file or directory `to` refers to.
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: two fds and empty C string paths, which with the *_EMPTY_PATH flags make the call
+    // act on the fds themselves.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

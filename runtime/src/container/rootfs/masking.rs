@@ -1,15 +1,15 @@
 //! `maskedPaths` and `readonlyPaths`: hiding and freezing parts of the container's view.
 
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{fstat, SFlag};
 
-use super::mounts::{current_flags, remount_bind};
+use super::mounts::attach_bind;
 use super::paths::{fd_path, RootDir};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 
 /// Masks each path: an empty read-only tmpfs over directories, the host's /dev/null over files.
 /// Paths that do not exist are skipped.
@@ -44,25 +44,16 @@ pub fn mask(root: &RootDir, paths: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Makes each path a read-only bind mount of itself, keeping its other flags.
+/// Makes each path a read-only bind mount of itself (with the mounts below it), keeping its
+/// other flags.
 pub fn make_readonly(root: &RootDir, paths: &[String]) -> Result<()> {
     for path in paths {
         let context = || format!("readonlyPaths: {path}");
         let Some(target) = resolve_existing(root, path).with_context(context)? else {
             continue;
         };
-        let fd_link = fd_path(&target);
-        mount(
-            Some(&fd_link),
-            &fd_link,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .with_context(context)?;
-        let mounted = root.resolve(&PathBuf::from(path)).with_context(context)?;
-        let flags = current_flags(&mounted)? | MsFlags::MS_RDONLY;
-        remount_bind(&mounted, flags)?;
+        attach_bind(&fd_path(&target), &target, true, MsFlags::MS_RDONLY)
+            .map_err(|e| Error::config("readonlyPaths", format!("{path}: {e}")))?;
     }
     Ok(())
 }

@@ -12,10 +12,10 @@ use super::cgroups::HostCgroups;
 use super::options::{self, MountOptions};
 use super::paths::{fd_path, Node, RootDir};
 use crate::error::{Context, Error, Result};
-use crate::sys::{self, MountAttr};
+use crate::sys::{self, mount_attr, MountAttr};
 
-/// Flags that a bind remount may change.
-const REMOUNT_FLAGS: MsFlags = MsFlags::MS_RDONLY
+/// Flags that a bind mount takes only after it exists.
+const BIND_FLAGS: MsFlags = MsFlags::MS_RDONLY
     .union(MsFlags::MS_NOSUID)
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC)
@@ -120,11 +120,16 @@ fn mount_fs(root: &RootDir, m: &Mount, opts: &MountOptions) -> Result<()> {
         Some(opts.data.as_str()).filter(|d| !d.is_empty()),
     )
     .context("mount")?;
-    finish_mount(root, m.destination(), opts)
+    if !needs_finishing(opts) {
+        return Ok(());
+    }
+    // A filesystem mounted by mount(2) has no handle of its own: look it up again.
+    let mounted = root.resolve(m.destination()).context("reopen mount")?;
+    finish_mount(&mounted, opts)
 }
 
-/// Binds the host path `source` onto `destination` inside the root, then applies the flags a
-/// bind mount only takes on remount.
+/// Binds the host path `source` onto `destination` inside the root, with the flags a bind
+/// mount takes only after it exists.
 pub fn bind(root: &RootDir, source: &Path, destination: &Path, opts: &MountOptions) -> Result<()> {
     let metadata =
         std::fs::metadata(source).with_context(|| format!("bind source {}", source.display()))?;
@@ -134,43 +139,72 @@ pub fn bind(root: &RootDir, source: &Path, destination: &Path, opts: &MountOptio
         Node::File
     };
     let target = root.create(destination, node)?;
-    let bind_flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-    mount(
-        Some(source),
-        &fd_path(&target),
-        None::<&str>,
-        bind_flags,
-        None::<&str>,
-    )
-    .context("bind")?;
-    let extra = opts.flags & REMOUNT_FLAGS;
-    if !extra.is_empty() {
-        // The fd above is the directory under the new mount: look the destination up again.
-        let mounted = root.resolve(destination).context("reopen bind mount")?;
-        remount_bind(&mounted, extra)?;
-    }
-    finish_mount(root, destination, opts)
+    let recursive = opts.flags.contains(MsFlags::MS_REC);
+    let mounted = attach_bind(source, &target, recursive, opts.flags & BIND_FLAGS)?;
+    finish_mount(&mounted, opts)
 }
 
-/// Remounts the bind mount at `fd` with `flags`. When the kernel refuses to clear a flag the
-/// mount is locked with (in a user namespace), those flags are kept.
-pub fn remount_bind(fd: &OwnedFd, flags: MsFlags) -> Result<()> {
-    let remount = |flags: MsFlags| {
-        mount(
-            None::<&str>,
-            &fd_path(fd),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
-            None::<&str>,
-        )
-    };
-    match remount(flags) {
-        Err(Errno::EPERM) => {
-            let locked = current_flags(fd)?;
-            remount(flags | locked).context("remount bind")
+/// Binds `source` (a path, or `/proc/self/fd/N`) onto what `target` refers to, with the mounts
+/// below it when `recursive`, and `flags` set on the new mount while it is still detached
+/// (`open_tree`, `mount_setattr`, `move_mount`: Linux 5.12). Returns the attached mount. Nothing
+/// is looked up by path once `target` is open, so a destination swapped meanwhile
+/// (CVE-2021-30465) can redirect neither the mount nor its flags.
+pub fn attach_bind(
+    source: &Path,
+    target: &OwnedFd,
+    recursive: bool,
+    flags: MsFlags,
+) -> Result<OwnedFd> {
+    let path = std::ffi::CString::new(source.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::config("mounts.source", "contains a NUL byte"))?;
+    let tree = sys::open_tree_clone(&path, recursive).context("bind")?;
+    let attr = mount_attr_of(flags);
+    if attr != MountAttr::default() {
+        let set = sys::mount_setattr(tree.as_fd(), &attr, false);
+        match set {
+            // A mount locked with its access-time mode (in a user namespace) keeps it.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && attr.attr_clr != 0 => {
+                let keep_atime = MountAttr {
+                    attr_set: attr.attr_set & !mount_attr::ATIME_MASK,
+                    attr_clr: 0,
+                    ..attr
+                };
+                sys::mount_setattr(tree.as_fd(), &keep_atime, false)
+            }
+            other => other,
         }
-        other => other.context("remount bind"),
+        .context("set bind mount flags")?;
     }
+    sys::move_mount(tree.as_fd(), target.as_fd()).context("bind")?;
+    Ok(tree)
+}
+
+/// The `mount_setattr` form of per-mount flags: each one set, and the access-time mode
+/// replaced when one is given.
+fn mount_attr_of(flags: MsFlags) -> MountAttr {
+    let bits = [
+        (MsFlags::MS_RDONLY, mount_attr::RDONLY),
+        (MsFlags::MS_NOSUID, mount_attr::NOSUID),
+        (MsFlags::MS_NODEV, mount_attr::NODEV),
+        (MsFlags::MS_NOEXEC, mount_attr::NOEXEC),
+        (MsFlags::MS_NODIRATIME, mount_attr::NODIRATIME),
+    ];
+    let atime_modes = [
+        (MsFlags::MS_NOATIME, mount_attr::NOATIME),
+        (MsFlags::MS_STRICTATIME, mount_attr::STRICTATIME),
+        (MsFlags::MS_RELATIME, mount_attr::RELATIME),
+    ];
+    let mut attr = MountAttr::default();
+    for (flag, bit) in bits {
+        if flags.contains(flag) {
+            attr.attr_set |= bit;
+        }
+    }
+    if let Some((_, mode)) = atime_modes.iter().find(|(flag, _)| flags.contains(*flag)) {
+        attr.attr_clr |= mount_attr::ATIME_MASK;
+        attr.attr_set |= mode;
+    }
+    attr
 }
 
 /// The per-mount flags the mount at `fd` has now (a remount must repeat the locked ones).
@@ -191,21 +225,22 @@ pub fn current_flags(fd: impl std::os::fd::AsFd) -> Result<MsFlags> {
         .fold(MsFlags::empty(), |acc, (_, ms)| acc | *ms))
 }
 
-/// Applies what is set on a mount after it exists: recursive attributes and propagation.
-fn finish_mount(root: &RootDir, destination: &Path, opts: &MountOptions) -> Result<()> {
-    let recursive = opts.recursive != MountAttr::default();
-    if opts.propagation.is_empty() && !recursive {
-        return Ok(());
-    }
-    let mounted = root.resolve(destination).context("reopen mount")?;
-    if recursive {
+/// Whether `opts` ask for anything once the mount exists (see [`finish_mount`]).
+fn needs_finishing(opts: &MountOptions) -> bool {
+    !opts.propagation.is_empty() || opts.recursive != MountAttr::default()
+}
+
+/// Applies what is set on a mount after it exists to `mounted`: recursive attributes and
+/// propagation.
+fn finish_mount(mounted: &OwnedFd, opts: &MountOptions) -> Result<()> {
+    if opts.recursive != MountAttr::default() {
         sys::mount_setattr(mounted.as_fd(), &opts.recursive, true)
             .context("set recursive mount attributes")?;
     }
     for flags in &opts.propagation {
         mount(
             None::<&str>,
-            &fd_path(&mounted),
+            &fd_path(mounted),
             None::<&str>,
             *flags,
             None::<&str>,

@@ -3,13 +3,14 @@
 //! `O_PATH` fds that mounts are then made onto (via `/proc/self/fd/N`), so a path swapped after
 //! the check cannot redirect them.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, readlinkat, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::{mkdirat, Mode};
+use nix::fcntl::{openat, openat2, readlinkat, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use crate::error::{Context, Result};
 
@@ -65,23 +66,36 @@ impl RootDir {
         }
         let parent = self.create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
         if let Some(name) = path.file_name() {
-            let made = match node {
-                Node::Dir => mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755)),
-                Node::File => openat(
-                    parent.as_fd(),
-                    name,
-                    OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o644),
-                )
-                .map(drop),
-            };
-            match made {
-                Ok(()) | Err(Errno::EEXIST) => {}
-                Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
-            }
+            make_at(&parent, name, node).with_context(|| format!("create {}", path.display()))?;
         }
         self.resolve(path)
             .with_context(|| format!("open {}", path.display()))
+    }
+
+    /// Makes sure `path` exists as a file of its own and returns an `O_PATH` fd on it, never
+    /// following its last component: a symlink there is replaced by an empty file, so that a
+    /// mount onto the result cannot be redirected to wherever the symlink pointed.
+    pub fn create_file_unfollowed(&self, path: &Path) -> Result<OwnedFd> {
+        let context = || format!("create {}", path.display());
+        let parent = self.create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
+        let name = path
+            .file_name()
+            .ok_or(Errno::EINVAL)
+            .with_context(context)?;
+        let existing = fstatat(parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW);
+        if existing
+            .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+        {
+            unlinkat(parent.as_fd(), name, UnlinkatFlags::NoRemoveDir).with_context(context)?;
+        }
+        make_at(&parent, name, Node::File).with_context(context)?;
+        openat(
+            parent.as_fd(),
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("open {}", path.display()))
     }
 
     /// Creates the directory `path` and its parents inside the root. A symlink on the way is
@@ -139,6 +153,25 @@ impl RootDir {
             }
         }
         Ok(dir)
+    }
+}
+
+/// Creates `name` in `parent` as a `node` unless something is there already (a symlink there is
+/// not followed).
+fn make_at(parent: &OwnedFd, name: &OsStr, node: Node) -> nix::Result<()> {
+    let made = match node {
+        Node::Dir => mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755)),
+        Node::File => openat(
+            parent.as_fd(),
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop),
+    };
+    match made {
+        Err(Errno::EEXIST) => Ok(()),
+        other => other,
     }
 }
 
