@@ -2,7 +2,10 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use oci_spec::runtime::ContainerState as OciStatus;
 
@@ -42,12 +45,24 @@ pub fn start_locked(dir: &ContainerDir) -> Result<ContainerState> {
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Err(Error::NotRunning),
         Err(e) => return Err(e).context("open exec fifo"),
     };
+    // Opened before the byte goes in: it tells when the container process has closed its end.
+    let watcher = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo_path)
+        .context("open exec fifo")?;
     fifo.write_all(&[0])
         .context("signal the container to start")?;
+    drop(fifo);
     fs::remove_file(&fifo_path).context("remove exec fifo")?;
     state.status = Status::Running;
     dir.save(&state)?;
     let spec = super::bundle_spec(&state)?;
+    if !hooks::configured(&spec, HookKind::Poststart).is_empty() {
+        // runtime.md: poststart runs after the user's program started, i.e. once the container
+        // process has run its startContainer hooks and exec'd (its close-on-exec end closes).
+        wait_for_exec(&watcher);
+    }
     let hook_state = oci_state(
         &state.id,
         OciStatus::Running,
@@ -57,4 +72,26 @@ pub fn start_locked(dir: &ContainerDir) -> Result<ContainerState> {
     );
     hooks::run(&spec, HookKind::Poststart, &hook_state)?;
     Ok(state)
+}
+
+/// Waits until the last writer of the exec fifo, the container process, has closed it: at its
+/// `execve` (or its exit). The byte `start` wrote is left for the container process to read.
+fn wait_for_exec(watcher: &fs::File) {
+    loop {
+        let mut fds = [PollFd::new(watcher.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(_)
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLHUP)) =>
+            {
+                return
+            }
+            // The byte is still there (POLLIN) or nothing happened yet: look again shortly.
+            Ok(_) | Err(nix::Error::EINTR) => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            Err(_) => return,
+        }
+    }
 }
