@@ -354,11 +354,7 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_during_create() {
         symlink(&target, race.join(format!("l{i}"))).unwrap();
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let (stop, race) = (stop.clone(), race.clone());
-        std::thread::spawn(move || swap_until(&race, PAIRS, &stop))
-    };
+    let swapper = Swapper::start(&race, PAIRS);
     let per_mount = |m: &Value, option: &str| {
         m["mount_options"]
             .as_array()
@@ -416,9 +412,47 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_during_create() {
             assert!(per_mount(root, "rw"), "the root became read-only: {root}");
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swapper.join().unwrap();
-    assert!(swaps > 0, "the helper never swapped a destination");
+    assert!(
+        swapper.finish() > 0,
+        "the helper never swapped a destination"
+    );
+}
+
+/// The helper thread swapping the destinations; stopped and joined when dropped, also when the
+/// test fails (before the test dir, which it renames in, is removed).
+struct Swapper {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Swapper {
+    fn start(race: &Path, pairs: usize) -> Swapper {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, race) = (stop.clone(), race.to_path_buf());
+            std::thread::spawn(move || swap_until(&race, pairs, &stop))
+        };
+        Swapper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the helper; how many swaps it made.
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.take().expect("running");
+        thread.join().expect("the swapping thread")
+    }
+}
+
+impl Drop for Swapper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Swaps `race/dI` and `race/lI` for every I below `pairs` until `stop` (at most 20 s);
