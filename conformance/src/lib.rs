@@ -404,6 +404,10 @@ impl<'a> Cmd<'a> {
                 std::fs::write(&p, data).expect("write stdin file");
                 Stdio::from(File::open(&p).expect("open stdin file"))
             }
+            // On a terminal, an end of input becomes a character typed into it (script sends
+            // its EOF character, a NUL in raw mode, which the container's tty echoes as "^@"):
+            // stdin stays open until the runtime exits.
+            None if self.in_terminal => Stdio::piped(),
             None => Stdio::null(),
         });
         c.stdout(File::create(&stdout_path).expect("create stdout file"));
@@ -461,6 +465,7 @@ impl<'a> Cmd<'a> {
             .spawn()
             .unwrap_or_else(|e| panic!("spawning `{cmdline}`: {e}"));
         drop(self.extra_fds);
+        let _open_stdin = child.stdin.take();
         let status =
             wait_child(&mut child, self.timeout).unwrap_or_else(|e| panic!("`{cmdline}`: {e:#}"));
         Output {
