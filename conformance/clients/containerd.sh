@@ -10,10 +10,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 tmp=$(mktemp -d /tmp/berth-containerd.XXXXXX)
-ns=berthtest
+# containerd names each container's cgroup /<namespace>/<id>: the namespace is this run's own,
+# and its parent cgroup (which the runtime creates and, like runc, leaves) goes at the end.
+ns=berthtest-$$
 image=docker.io/library/berthtest:latest
 cleanup() {
 	kill_started_under "$tmp"
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$ns" -exec rmdir {} + 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
