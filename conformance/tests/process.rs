@@ -386,3 +386,27 @@ fn listen_fds_are_passed() {
         assert!(env.iter().any(|i| i == e), "{e} missing from {env:?}");
     }
 }
+
+/// runc's session keyring: by default the container process joins a new session keyring named
+/// after the container (so it cannot reach the caller's keys); with `--no-new-keyring` it keeps
+/// the caller's.
+#[test]
+fn session_keyring_is_new_unless_no_new_keyring() {
+    let ctx = Ctx::new("keyring");
+    let bundle = ctx.bundle(&probe_spec(&[]));
+    let keyring = |flags: &[&str]| {
+        let id = ctx.new_id();
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        let bundle_arg = bundle.display().to_string();
+        args.extend_from_slice(&["--bundle", &bundle_arg, &id]);
+        let report = ctx.rt(&args).json();
+        let description = report["session_keyring"].as_str().unwrap_or_default().to_string();
+        (id, description)
+    };
+    let (id, own) = keyring(&[]);
+    assert!(own.starts_with("keyring;"), "a session keyring: {own}");
+    assert!(own.ends_with(&id), "named after the container: {own}");
+    let (id, kept) = keyring(&["--no-new-keyring"]);
+    assert!(!kept.ends_with(&id), "the caller's keyring is kept: {kept}");
+}

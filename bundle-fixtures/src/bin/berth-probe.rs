@@ -21,6 +21,8 @@
 //!   - `no_new_privs` (0/1), `seccomp` (0 disabled, 1 strict, 2 filter), `seccomp_filters`
 //!     (how many filters are attached), `umask` (number, from the `Umask:` status line, so
 //!     reading it changes nothing);
+//!   - `session_keyring`: the description of the session keyring (`keyring;uid;gid;perm;NAME`,
+//!     keyctl KEYCTL_DESCRIBE), or `error: ERRNO`;
 //!   - `cwd` (readlink /proc/self/cwd), `hostname`, `domainname` (uname);
 //!   - `namespaces`: `{"net": "net:[4026531840]", ...}` for every entry of /proc/self/ns;
 //!   - `mounts`: /proc/self/mountinfo parsed, in order, each
@@ -201,6 +203,30 @@ fn lines_of(path: &str) -> Value {
 
 // ---------------------------------------------------------------- report
 
+/// The session keyring's description from keyctl(KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING).
+fn session_keyring() -> String {
+    const KEYCTL_DESCRIBE: libc::c_long = 6;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+    let mut buffer = [0u8; 512];
+    // SAFETY: keyctl writes at most `buffer.len()` bytes into the valid buffer we pass.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            KEY_SPEC_SESSION_KEYRING,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+        )
+    };
+    if n < 0 {
+        return format!("error: {}", errno_of(&std::io::Error::last_os_error()));
+    }
+    let len = (n as usize).min(buffer.len());
+    String::from_utf8_lossy(&buffer[..len])
+        .trim_end_matches('\0')
+        .to_string()
+}
+
 fn report(params: &[String]) -> Value {
     // fds first, before anything else in this process opens a file.
     let fds = open_fds();
@@ -250,6 +276,7 @@ fn report(params: &[String]) -> Value {
         "no_new_privs": num("NoNewPrivs"),
         "seccomp": num("Seccomp"),
         "seccomp_filters": num("Seccomp_filters"),
+        "session_keyring": session_keyring(),
         "umask": u32::from_str_radix(&field("Umask"), 8).map(Value::from).unwrap_or(Value::Null),
         "cwd": std::fs::read_link("/proc/self/cwd")
             .map(|p| p.to_string_lossy().into_owned())
