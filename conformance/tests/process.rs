@@ -401,7 +401,10 @@ fn session_keyring_is_new_unless_no_new_keyring() {
         let bundle_arg = bundle.display().to_string();
         args.extend_from_slice(&["--bundle", &bundle_arg, &id]);
         let report = ctx.rt(&args).json();
-        let description = report["session_keyring"].as_str().unwrap_or_default().to_string();
+        let description = report["session_keyring"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         (id, description)
     };
     let (id, own) = keyring(&[]);
