@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::logging::LogFormat;
+use crate::network::mode::NetworkMode;
+use crate::network::PortMapping;
 
 /// An OCI container runtime: a drop-in replacement for runc.
 #[derive(Debug, Parser)]
@@ -91,6 +93,64 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the runtime-spec features JSON: what this build of berth implements.
     Features,
+    /// Attach a container to a CNI network, or detach it: the hooks `spec --network bridge`
+    /// writes (not a runc command).
+    #[command(subcommand)]
+    Network(NetworkAction),
+}
+
+/// The two network hooks; both read the container's state on stdin.
+#[derive(Debug, Subcommand)]
+pub enum NetworkAction {
+    /// createRuntime hook: add the container to the network (CNI ADD).
+    Up(NetworkHookArgs),
+    /// poststop hook: take the container off the network (CNI DEL).
+    Down(NetworkHookArgs),
+}
+
+/// Flags of `network up` and `network down`.
+#[derive(Debug, Args)]
+pub struct NetworkHookArgs {
+    /// The CNI network configuration list (.conflist).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Directories holding the CNI plugins, colon-separated.
+    #[arg(long, default_value = "/usr/lib/cni:/opt/cni/bin")]
+    pub cni_path: String,
+    /// Where `up` keeps the attachment for `down`.
+    #[arg(long, default_value = "/run/berth-cni")]
+    pub cache_dir: PathBuf,
+    /// The interface to create in the container.
+    #[arg(long, default_value = "eth0", value_parser = parse_ifname)]
+    pub ifname: String,
+    /// Publish a port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp] (repeatable).
+    #[arg(short, long)]
+    pub publish: Vec<PortMapping>,
+}
+
+impl NetworkHookArgs {
+    /// The directories of `--cni-path`.
+    pub fn plugin_dirs(&self) -> Vec<PathBuf> {
+        self.cni_path
+            .split(':')
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+}
+
+/// An interface name the kernel takes: 1 to 15 bytes, no '/' or whitespace.
+fn parse_ifname(name: &str) -> Result<String, String> {
+    let valid = (1..16).contains(&name.len())
+        && !name.contains(|c: char| c == '/' || c.is_whitespace())
+        && name != "."
+        && name != "..";
+    match valid {
+        true => Ok(name.to_string()),
+        false => Err(format!(
+            "\"{name}\" is not an interface name (1-15 characters, no '/')"
+        )),
+    }
 }
 
 /// Flags of `exec`, runc's names.
@@ -328,4 +388,12 @@ pub struct SpecArgs {
     /// Write a configuration for running as an unprivileged user.
     #[arg(long)]
     pub rootless: bool,
+    /// The container's network: none (loopback only), host, bridge (CNI, through hooks that
+    /// run `berth network`), or container:ID|PATH (another container's namespace).
+    #[arg(long, default_value = "none")]
+    pub network: NetworkMode,
+    /// With --network bridge, publish a port:
+    /// [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp] (repeatable).
+    #[arg(short, long)]
+    pub publish: Vec<PortMapping>,
 }

@@ -29,6 +29,9 @@ pub enum Error {
     /// A cgroup operation failed.
     #[error("cgroup {path}: {reason}")]
     Cgroup { path: String, reason: String },
+    /// A network hook could not attach or detach a container.
+    #[error("network: {0}")]
+    Network(String),
     /// The container process reported a failure while setting itself up.
     #[error("{0}")]
     Setup(String),

@@ -13,6 +13,7 @@ pub mod exe_guard;
 pub mod hooks;
 pub mod lifecycle;
 pub mod logging;
+pub mod network;
 mod passwd;
 pub mod resources;
 pub mod spec;

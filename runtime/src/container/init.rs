@@ -66,6 +66,10 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
     if plan.create_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).context("create cgroup namespace")?;
     }
+    // A network namespace of its own starts with loopback down; runc brings it up.
+    if plan.create.contains(CloneFlags::CLONE_NEWNET) {
+        sys::net::bring_up_loopback().context("linux.namespaces: bring up loopback")?;
+    }
     setsid().context("setsid")?;
     if !setup.no_new_keyring {
         sys::join_session_keyring(setup.id).context("join a new session keyring")?;

@@ -18,7 +18,7 @@ mod start;
 mod state;
 mod update;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, NetworkAction};
 use crate::error::{Error, Result};
 use crate::state::{live_status, ContainerDir, ContainerState, LiveProcess, Status, Store};
 
@@ -33,7 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Delete(args) => delete::delete(&store, &args.id, args.force).map(|_| 0),
         Command::Run(args) => run::run(&store, &args, cli.systemd_cgroup),
         Command::List(args) => list::list(&store, &args).map(|_| 0),
-        Command::Spec(args) => spec::write(&args).map(|_| 0),
+        Command::Spec(args) => spec::write(&args, &store).map(|_| 0),
         Command::Pause(args) => pause::pause(&store, &args.id).map(|_| 0),
         Command::Resume(args) => pause::resume(&store, &args.id).map(|_| 0),
         Command::Ps(args) => ps::ps(&store, &args).map(|_| 0),
@@ -41,6 +41,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Events(args) => events::events(&store, &args).map(|_| 0),
         Command::Exec(args) => exec::exec(&store, &args),
         Command::Features => features::print().map(|_| 0),
+        Command::Network(NetworkAction::Up(args)) => crate::network::up(&args, &store).map(|_| 0),
+        Command::Network(NetworkAction::Down(args)) => crate::network::down(&args).map(|_| 0),
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use liveness::{process_start_time, LiveProcess};
-pub use store::{live_status, ContainerDir, Store};
+pub use store::{live_status, validate_id, ContainerDir, Store};
 
 /// The runtime-spec `State` of a container (what hooks and seccomp agents receive).
 pub fn oci_state(

@@ -80,6 +80,11 @@ impl Store {
         Ok(ids)
     }
 
+    /// The `--root` directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The state directory of `id`.
     pub fn container_path(&self, id: &str) -> PathBuf {
         self.root.join(id)
@@ -104,7 +109,8 @@ impl Store {
 }
 
 /// Container ids follow runc's rule: letters, digits, `_ + - .`, not `.` or `..`.
-fn validate_id(id: &str) -> Result<()> {
+/// Checks that `id` is a container id runc accepts, so that it is one path component.
+pub fn validate_id(id: &str) -> Result<()> {
     let valid_chars = id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));

@@ -2,6 +2,7 @@
 //! berth lives here, each with the reason it is sound.
 
 pub mod bpf;
+pub mod net;
 pub mod seccomp;
 pub mod tty;
 
