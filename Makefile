@@ -85,7 +85,7 @@ unit: build
 	BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test --workspace --exclude conformance
 
 # The suite needs the static probe; it needs berth only when it tests berth.
-conformance: $(if $(filter $(BERTH),$(RUNTIME)),build,build-fixtures) busybox
+conformance: build busybox
 	@[ "$$(id -u)" = 0 ] || { echo "make conformance: the end-to-end suite runs containers and needs root" >&2; exit 1; }
 	@echo "conformance: RUNTIME=$(RUNTIME)"
 	RUNTIME="$(RUNTIME)" BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test -p conformance -- --test-threads=$(CONFORMANCE_THREADS)

@@ -31,6 +31,7 @@ pub use bundle_fixtures::PROBE_IN_ROOTFS as PROBE;
 pub use cgroup::*;
 
 pub mod cgroup;
+pub mod netns;
 
 /// How many fds [`Cmd::extra_fds`] can pass.
 pub const MAX_EXTRA_FDS: usize = 8;
@@ -46,28 +47,38 @@ pub fn runtime() -> &'static Path {
     RUNTIME.get_or_init(|| {
         let path = match std::env::var_os("RUNTIME") {
             Some(p) => PathBuf::from(p),
-            None => {
-                let target = bundle_fixtures::workspace_root().join("target");
-                let candidates = [
-                    target.join("x86_64-unknown-linux-gnu/release/berth"),
-                    target.join("release/berth"),
-                ];
-                candidates
-                    .iter()
-                    .find(|c| c.is_file())
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "no runtime to test: berth is not built ({} missing); run `make build`, \
-                             or set RUNTIME=/usr/sbin/runc to run the suite against runc",
-                            candidates[0].display()
-                        )
-                    })
-            }
+            None => berth().to_path_buf(),
         };
         assert!(path.is_file(), "RUNTIME={} does not exist", path.display());
         note(&format!("conformance: RUNTIME={}", path.display()));
         path
+    })
+}
+
+/// The berth binary, whatever runtime is under test (its network hooks work under any
+/// runtime): `$BERTH`, else the workspace's build.
+pub fn berth() -> &'static Path {
+    static BERTH: OnceLock<PathBuf> = OnceLock::new();
+    BERTH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("BERTH") {
+            return PathBuf::from(path);
+        }
+        let target = bundle_fixtures::workspace_root().join("target");
+        let candidates = [
+            target.join("x86_64-unknown-linux-gnu/release/berth"),
+            target.join("release/berth"),
+        ];
+        candidates
+            .iter()
+            .find(|c| c.is_file())
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!(
+                    "berth is not built ({} missing); run `make build`, or set RUNTIME=/usr/sbin/runc \
+                     to run the suite against runc",
+                    candidates[0].display()
+                )
+            })
     })
 }
 
@@ -181,7 +192,8 @@ impl Output {
         self.code == Some(0)
     }
 
-    fn describe(&self) -> String {
+    /// The command line, its exit and its output, for assertion messages.
+    pub fn describe(&self) -> String {
         format!(
             "`{}` -> code {:?} signal {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
             self.cmdline, self.code, self.signal, self.stdout, self.stderr

@@ -10,6 +10,7 @@ mod hooks;
 mod init;
 mod lifecycle;
 mod namespaces;
+mod network;
 mod process;
 mod rootfs;
 mod rootless;

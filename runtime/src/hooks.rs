@@ -27,7 +27,8 @@ pub enum HookKind {
     CreateContainer,
     /// During `start`, in the container, before the user's program.
     StartContainer,
-    /// After `start` started the program, in the runtime namespace; failures are warnings.
+    /// After `start` started the program, in the runtime namespace; a failure stops the
+    /// container.
     Poststart,
     /// After `delete` removed the container, in the runtime namespace; failures are warnings.
     Poststop,
@@ -67,9 +68,9 @@ impl HookKind {
         }
     }
 
-    /// Whether a failure of this kind is only a warning (runtime.md: poststart, poststop).
+    /// Whether a failure of this kind is only a warning (runtime.md: poststop alone).
     fn failure_is_warning(self) -> bool {
-        matches!(self, HookKind::Poststart | HookKind::Poststop)
+        self == HookKind::Poststop
     }
 }
 
@@ -82,8 +83,8 @@ pub fn configured(spec: &Spec, kind: HookKind) -> &[Hook] {
 }
 
 /// Runs the hooks of `kind` in order, each with `state` on stdin. The first failure stops the
-/// rest and is the error, except for poststart and poststop, whose failures are logged as
-/// warnings while the rest still run.
+/// rest and is the error, except for poststop, whose failures are logged as warnings while the
+/// rest still run.
 pub fn run(spec: &Spec, kind: HookKind, state: &State) -> Result<()> {
     let hooks = configured(spec, kind);
     if hooks.is_empty() {

@@ -58,6 +58,10 @@ pub fn create(
         }),
         Err(e) => {
             let _ = dir.remove();
+            // runtime.md: a failed create goes on with destroying the container and the
+            // poststop hooks (which undo what createRuntime hooks did), as under runc.
+            let spec = &bundle.spec;
+            super::run_poststop(spec, &args.id, 0, &bundle.dir, spec.annotations().as_ref());
             Err(e)
         }
     }

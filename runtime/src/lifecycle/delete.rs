@@ -6,12 +6,10 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use super::kill::signal_all;
-use oci_spec::runtime::ContainerState;
 
 use crate::error::{Error, Result};
-use crate::hooks::{self, HookKind};
 use crate::resources::{remove_cgroup, ContainerCgroup};
-use crate::state::{live_status, oci_state, LiveProcess, Status, Store};
+use crate::state::{live_status, LiveProcess, Status, Store};
 
 /// How long `delete --force` waits for a killed container to exit.
 const KILL_TIMEOUT_MS: u16 = 10_000;
@@ -51,14 +49,13 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     let spec = super::bundle_spec(&state).ok();
     dir.remove()?;
     if let Some(spec) = spec {
-        let hook_state = oci_state(
+        super::run_poststop(
+            &spec,
             id,
-            ContainerState::Stopped,
             state.pid,
             &state.bundle,
             Some(&state.annotations),
         );
-        hooks::run(&spec, HookKind::Poststop, &hook_state)?;
     }
     Ok(())
 }

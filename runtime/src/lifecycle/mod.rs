@@ -69,6 +69,26 @@ pub(crate) fn live(store: &Store, id: &str) -> Result<Live> {
     }
 }
 
+/// Runs the poststop hooks of container `id`, which is gone (runtime.md, lifecycle step 13);
+/// their failures are warnings.
+pub(crate) fn run_poststop(
+    spec: &oci_spec::runtime::Spec,
+    id: &str,
+    pid: i32,
+    bundle: &std::path::Path,
+    annotations: Option<&std::collections::HashMap<String, String>>,
+) {
+    let state = crate::state::oci_state(
+        id,
+        oci_spec::runtime::ContainerState::Stopped,
+        pid,
+        bundle,
+        annotations,
+    );
+    let ran = crate::hooks::run(spec, crate::hooks::HookKind::Poststop, &state);
+    debug_assert!(ran.is_ok(), "poststop failures are warnings");
+}
+
 /// The configuration a container was created from (its bundle's config.json).
 pub(crate) fn bundle_spec(state: &ContainerState) -> Result<oci_spec::runtime::Spec> {
     let config = state.bundle.join("config.json");

@@ -6,6 +6,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
 
 use oci_spec::runtime::ContainerState as OciStatus;
 
@@ -70,7 +71,14 @@ pub fn start_locked(dir: &ContainerDir) -> Result<ContainerState> {
         &state.bundle,
         Some(&state.annotations),
     );
-    hooks::run(&spec, HookKind::Poststart, &hook_state)?;
+    if let Err(e) = hooks::run(&spec, HookKind::Poststart, &hook_state) {
+        // runtime.md: a failing poststart hook is an error and stops the container; `delete`
+        // then destroys it and runs the poststop hooks.
+        if let (_, Some(process)) = live_status(&state, &fifo_path) {
+            let _ = super::kill::signal_all(&state, &process, Signal::SIGKILL);
+        }
+        return Err(e);
+    }
     Ok(state)
 }
 
