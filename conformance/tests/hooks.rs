@@ -1,7 +1,8 @@
 //! config.md POSIX-platform hooks and runtime.md's lifecycle: each of the six kinds runs at its
 //! step, in its namespace, in order, with the container's state on stdin and its own `args`
 //! and `env`; a failing or timed-out create-time hook fails `create` and leaves nothing, a
-//! failing poststart or poststop hook is only a warning.
+//! failing poststart hook fails `start` and stops the container, a failing poststop hook is
+//! only a warning.
 
 use conformance::*;
 use serde_json::{json, Value};
@@ -177,10 +178,11 @@ fn failing_or_slow_create_hooks_fail_create() {
     }
 }
 
-/// A failing poststart hook is a warning: `start` succeeds and the container runs; a failing
-/// poststop hook is a warning too: `delete` succeeds and the container is gone.
+/// runtime.md: a failing poststart hook is an error that stops the container (a later `delete`
+/// destroys it); a failing poststop hook is a warning: `delete` succeeds and the container is
+/// gone.
 #[test]
-fn failing_poststart_and_poststop_hooks_are_warnings() {
+fn failing_poststart_stops_the_container_failing_poststop_warns() {
     let ctx = Ctx::new("hooks_warn");
     let failing = json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 1"]}]);
     let spec = edit(&sh_spec("sleep 100"), |v| {
@@ -190,11 +192,10 @@ fn failing_poststart_and_poststop_hooks_are_warnings() {
         return;
     }
     let c = ctx.create(&ctx.bundle(&spec));
-    ctx.rt(&["start", &c.id]).ok();
-    assert_eq!(
-        ctx.state(&c.id).status(),
-        oci_spec::runtime::ContainerState::Running
-    );
-    ctx.rt(&["delete", "--force", &c.id]).ok();
+    ctx.rt(&["start", &c.id])
+        .failed()
+        .stderr_has("hooks.poststart[0]");
+    ctx.wait_status(&c.id, oci_spec::runtime::ContainerState::Stopped);
+    ctx.rt(&["delete", &c.id]).ok();
     ctx.assert_gone(&c.id);
 }

@@ -86,9 +86,13 @@ fn spec_network_modes_choose_the_namespace() {
     let first = ctx.start_new(&probe_spec(&["sleep", "60"]));
     let pid = ctx.state(&first.id).pid();
     let target = ns_of(&pid.to_string(), "net");
-    let by_id = format!("container:{}", first.id);
-    let by_path = format!("container:/proc/{pid}/ns/net");
-    for mode in [&by_id, &by_path] {
+    let mut modes = vec![format!("container:/proc/{pid}/ns/net")];
+    if is_runc() {
+        note("SKIP for runc: spec --network container:ID looks the id up in berth's own state");
+    } else {
+        modes.push(format!("container:{}", first.id));
+    }
+    for mode in &modes {
         let (config, _) = berth_spec(&ctx, &["--network", mode]);
         assert_eq!(
             net_of(&config),
