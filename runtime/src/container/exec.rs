@@ -7,7 +7,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::sched::{setns, CloneFlags};
-use nix::sys::wait::waitpid;
 use nix::unistd::{setsid, Pid};
 use oci_spec::runtime::{Process, State};
 
@@ -67,9 +66,7 @@ pub fn spawn_exec(
     drop(child_end);
     let mut process_pid = None;
     let result = (|| {
-        let pid = receive_pid(&parent_end)?;
-        process_pid = Some(pid);
-        waitpid(intermediate, None).context("wait for intermediate process")?;
+        let pid = receive_pid(&parent_end, intermediate, &mut process_pid)?;
         place(pid)?;
         parent_end.send(&Message::Proceed)?;
         let mut terminal = None;

@@ -81,13 +81,21 @@ pub(super) fn kill_all(pids: impl Iterator<Item = Pid>) {
     }
 }
 
-/// Waits for the intermediate process to report the pid of the process it forked.
-pub(super) fn receive_pid(channel: &Channel) -> Result<Pid> {
-    match channel.recv()? {
-        Message::ContainerPid(pid) => Ok(Pid::from_raw(pid)),
-        Message::Failed(reason) => Err(Error::Setup(reason)),
-        other => Err(Error::Setup(format!("unexpected setup message {other:?}"))),
-    }
+/// Waits for the `intermediate` process to report the pid of the process it forked, records
+/// that pid in `forked` (for [`kill_all`] on failure), then reaps the intermediate.
+pub(super) fn receive_pid(
+    channel: &Channel,
+    intermediate: Pid,
+    forked: &mut Option<Pid>,
+) -> Result<Pid> {
+    let pid = match channel.recv()? {
+        Message::ContainerPid(pid) => Pid::from_raw(pid),
+        Message::Failed(reason) => return Err(Error::Setup(reason)),
+        other => return Err(Error::Setup(format!("unexpected setup message {other:?}"))),
+    };
+    *forked = Some(pid);
+    waitpid(intermediate, None).context("wait for intermediate process")?;
+    Ok(pid)
 }
 
 fn handshake(
@@ -99,26 +107,19 @@ fn handshake(
     place: &mut dyn FnMut(Pid) -> Result<()>,
 ) -> Result<Spawned> {
     let spec = &setup.bundle.spec;
+    let creates_user_ns = setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER);
     let pid = if direct {
-        if setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER) {
+        if creates_user_ns {
             write_id_maps(child, spec)?;
         }
         child
     } else {
-        let pid = loop {
-            match channel.recv()? {
-                Message::UserNamespaceCreated => {
-                    write_id_maps(child, spec)?;
-                    channel.send(&Message::Proceed)?;
-                }
-                Message::ContainerPid(pid) => break Pid::from_raw(pid),
-                Message::Failed(reason) => return Err(Error::Setup(reason)),
-                other => return Err(Error::Setup(format!("unexpected setup message {other:?}"))),
-            }
-        };
-        *container_pid = Some(pid);
-        waitpid(child, None).context("wait for intermediate process")?;
-        pid
+        if creates_user_ns {
+            channel.expect(Message::UserNamespaceCreated)?;
+            write_id_maps(child, spec)?;
+            channel.send(&Message::Proceed)?;
+        }
+        receive_pid(channel, child, container_pid)?
     };
     place(pid)?;
     channel.send(&Message::Proceed)?;

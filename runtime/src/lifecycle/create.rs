@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -16,7 +16,7 @@ use crate::cli::CreateArgs;
 use crate::container::namespaces::NamespacePlan;
 use crate::container::{self, ContainerSetup};
 use crate::error::{Context, Error, Result};
-use crate::resources::{self, remove_cgroup, ContainerCgroup};
+use crate::resources::{self, remove_cgroup};
 use crate::spec::Bundle;
 use crate::state::{process_start_time, ContainerDir, ContainerState, Status, Store};
 
@@ -103,18 +103,10 @@ fn set_up(
         .as_ref()
         .and_then(|l| l.resources().as_ref())
         .map(resources::complete_device_rules);
-    let clone_target = cgroup
-        .as_ref()
-        .map(ContainerCgroup::clone_target)
-        .transpose()?;
-    let spawned = container::spawn(
-        &setup,
-        clone_target.flatten().as_ref().map(|f| f.as_fd()),
-        &mut |pid| {
-            cgroup
-                .as_mut()
-                .map_or(Ok(()), |c| c.place(pid, resources.as_ref()))
-        },
+    let spawned = resources::spawn_in_cgroup(
+        cgroup.as_mut(),
+        |cgroup, pid| cgroup.place(pid, resources.as_ref()),
+        |clone_target, place| container::spawn(&setup, clone_target, place),
     );
     drop(setup);
     let recorded = spawned.and_then(|spawned| {

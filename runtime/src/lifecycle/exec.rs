@@ -2,7 +2,6 @@
 //! exiting with the process's status) or detached. The process is config.json's `process`
 //! with runc's overrides from the flags, or the whole `--process` JSON.
 
-use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 
 use nix::sched::CloneFlags;
@@ -14,7 +13,7 @@ use super::{console, foreground};
 use crate::cli::ExecArgs;
 use crate::container::{self, ExecSetup};
 use crate::error::{Context, Error, Result};
-use crate::resources::{self, ContainerCgroup};
+use crate::resources;
 use crate::spec::{read_json_arg, validate_process};
 use crate::state::{oci_state, Status, Store};
 
@@ -36,11 +35,10 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
     )?;
     let join = namespaces_to_join(container.process.pid)?;
     let mut cgroup = resources::open_if_any(&container.state.cgroup_path)?;
+    if cgroup.is_none() && !args.cgroup.is_empty() {
+        return Err(Error::config("--cgroup", "the container has no cgroup"));
+    }
     let relayed = foreground::prepare(args.detach)?;
-    let clone_target = cgroup
-        .as_ref()
-        .map(ContainerCgroup::clone_target)
-        .transpose()?;
     let setup = ExecSetup {
         id: &args.id,
         container: container.process.pidfd(),
@@ -56,17 +54,13 @@ pub fn exec(store: &Store, args: &ExecArgs) -> Result<i32> {
             Some(&container.state.annotations),
         ),
     };
-    let execed = container::spawn_exec(
-        &setup,
-        clone_target.flatten().as_ref().map(|f| f.as_fd()),
-        &mut |pid| match cgroup.as_mut() {
-            Some(cgroup) => {
-                cgroup.place(pid, None)?;
-                cgroup.place_in_subcgroups(pid, &args.cgroup)
-            }
-            None if args.cgroup.is_empty() => Ok(()),
-            None => Err(Error::config("--cgroup", "the container has no cgroup")),
+    let execed = resources::spawn_in_cgroup(
+        cgroup.as_mut(),
+        |cgroup, pid| {
+            cgroup.place(pid, None)?;
+            cgroup.place_in_subcgroups(pid, &args.cgroup)
         },
+        |clone_target, place| container::spawn_exec(&setup, clone_target, place),
     )?;
     // Other commands (kill, state, delete) must not wait for this one.
     drop(container);

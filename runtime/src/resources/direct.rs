@@ -71,8 +71,7 @@ impl<'a> CgroupDirs<'a> {
 }
 
 /// Checks `resources` against this host before anything is written (see [`check`]), and
-/// returns what cgroups-rs is given: without the fields [`apply`] writes, and without values
-/// runc reads as "unset" (a zero cpu period, quota or realtime value).
+/// returns what cgroups-rs is given: without the fields [`apply`] writes.
 pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<LinuxResources> {
     check::check(resources, dirs)?;
     let mut rest = resources.clone();
@@ -84,19 +83,12 @@ pub fn for_cgroups_rs(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Resul
             .set_weight_device(None);
         rest.set_block_io(Some(blkio));
     }
-    if let Some(cpu) = resources.cpu() {
-        let nonzero_i = |v: Option<i64>| v.filter(|v| *v != 0);
-        let nonzero_u = |v: Option<u64>| v.filter(|v| *v != 0);
-        // v2 has no realtime files: check() refused non-zero values there.
-        let mut given = cpu.clone();
-        given
-            .set_quota(nonzero_i(cpu.quota()))
-            .set_period(nonzero_u(cpu.period()))
-            .set_realtime_runtime(nonzero_i(cpu.realtime_runtime()).filter(|_| !dirs.v2))
-            .set_realtime_period(nonzero_u(cpu.realtime_period()).filter(|_| !dirs.v2));
-        rest.set_cpu(Some(given));
-    }
     if dirs.v2 {
+        // v2 has no realtime files: check() refused realtime values there.
+        if let Some(mut cpu) = resources.cpu().clone() {
+            cpu.set_realtime_runtime(None).set_realtime_period(None);
+            rest.set_cpu(Some(cpu));
+        }
         rest.set_memory(None);
     }
     rest.set_hugepage_limits(None).set_network(None);
@@ -240,7 +232,7 @@ fn apply_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
             plain
         }
     };
-    if let Some(weight) = blkio.weight().filter(|w| *w != 0) {
+    if let Some(weight) = blkio.weight() {
         let field = "linux.resources.blockIO.weight";
         match (&bfq, dirs.v2) {
             (Some(bfq), _) => write(field, bfq, &format!("default {weight}"))?,
@@ -255,7 +247,7 @@ fn apply_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()> {
             }
         }
     }
-    if let Some(leaf) = blkio.leaf_weight().filter(|w| *w != 0 && !dirs.v2) {
+    if let Some(leaf) = blkio.leaf_weight().filter(|_| !dirs.v2) {
         let file = dirs.file("blkio", "blkio.leaf_weight");
         write(
             "linux.resources.blockIO.leafWeight",

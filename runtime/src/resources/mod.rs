@@ -6,9 +6,10 @@ mod device_filter;
 mod devices;
 mod direct;
 mod path;
+mod unset;
 
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use cgroups_rs::fs::{hierarchies, Cgroup};
@@ -83,10 +84,11 @@ impl ContainerCgroup {
     /// On a pure cgroup v2 host with the cgroupfs driver: creates the cgroup and opens its
     /// directory, for cloning the container process straight into it (`CLONE_INTO_CGROUP`).
     pub fn clone_target(&self) -> Result<Option<File>> {
-        let Some(dir) = self.dirs().v2_dir().filter(|_| self.unit.is_none()) else {
+        let dirs = self.dirs();
+        let Some(dir) = dirs.v2_dir().filter(|_| self.unit.is_none()) else {
             return Ok(None);
         };
-        Cgroup::load(hierarchies::auto(), self.path.trim_start_matches('/'))
+        Cgroup::load(Box::new(hierarchies::V2::new()), dirs.relative)
             .create()
             .map_err(|e| cgroup_error(&self.name, "create", e))?;
         let file = File::open(&dir).map_err(|e| cgroup_error(&self.name, "open", e))?;
@@ -189,9 +191,10 @@ impl ContainerCgroup {
         ))
     }
 
-    /// Applies `resources` to the cgroup.
+    /// Applies `resources` to the cgroup, zeros that mean "unset" left out (see [`unset`]).
     /// With systemd, the unit's properties are set too, so systemd keeps the same limits.
     pub fn set(&mut self, resources: &LinuxResources) -> Result<()> {
+        let resources = &unset::without_unset_zeros(resources);
         self.check_before_update(resources)?;
         if let Some(unit) = &mut self.unit {
             unit.set(resources)
@@ -340,6 +343,25 @@ pub fn open_if_any(name: &str) -> Result<Option<ContainerCgroup>> {
     (!name.is_empty())
         .then(|| ContainerCgroup::open(name))
         .transpose()
+}
+
+/// Starts a process of a container whose cgroup is `cgroup`, if it has one: `spawn` is given
+/// the directory to clone the process into ([`ContainerCgroup::clone_target`]) and the function
+/// that puts the process in the cgroup, `place` (nothing without a cgroup).
+pub fn spawn_in_cgroup<T>(
+    mut cgroup: Option<&mut ContainerCgroup>,
+    place: impl Fn(&mut ContainerCgroup, Pid) -> Result<()>,
+    spawn: impl FnOnce(Option<BorrowedFd<'_>>, &mut dyn FnMut(Pid) -> Result<()>) -> Result<T>,
+) -> Result<T> {
+    let clone_target = match &cgroup {
+        Some(cgroup) => cgroup.clone_target()?,
+        None => None,
+    };
+    spawn(clone_target.as_ref().map(File::as_fd), &mut |pid| {
+        cgroup
+            .as_deref_mut()
+            .map_or(Ok(()), |cgroup| place(cgroup, pid))
+    })
 }
 
 /// Removes a container's cgroup once its processes are gone. Killed processes leave their

@@ -36,8 +36,8 @@ fn check_realtime(resources: &LinuxResources, dirs: CgroupDirs<'_>) -> Result<()
     let Some(cpu) = resources.cpu() else {
         return Ok(());
     };
-    let runtime = cpu.realtime_runtime().is_some_and(|r| r != 0);
-    let period = cpu.realtime_period().is_some_and(|p| p != 0);
+    let runtime = cpu.realtime_runtime().is_some();
+    let period = cpu.realtime_period().is_some();
     if !(runtime || period) || dirs.file("cpu", "cpu.rt_runtime_us").exists() {
         return Ok(());
     }
@@ -142,8 +142,11 @@ fn warn_blkio(resources: &LinuxResources, dirs: CgroupDirs<'_>) {
         return;
     };
     let devices = blkio.weight_device().clone().unwrap_or_default();
-    let leaf_set = |w: Option<u16>| w.is_some_and(|w| w != 0);
-    if leaf_set(blkio.leaf_weight()) || devices.iter().any(|d| leaf_set(d.leaf_weight())) {
+    // A zero per-device leaf weight asks v1 to drop the device's rule: nothing to ignore on v2.
+    let device_leaf_weight = devices
+        .iter()
+        .any(|d| d.leaf_weight().is_some_and(|w| w != 0));
+    if blkio.leaf_weight().is_some() || device_leaf_weight {
         ignored(
             "linux.resources.blockIO.leafWeight",
             "cgroup v2 has no leaf weights",
