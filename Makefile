@@ -2,6 +2,7 @@
 #
 #   make build         static release binaries in target/<triple>/release/
 #   make demo          build, then run a hello-world container with berth (root)
+#   make demo-network  bridge networking over CNI, in a network namespace of its own (root)
 #   make test          unit tests, then the conformance suite against berth (root)
 #   make conformance   only the end-to-end suite; RUNTIME=/usr/sbin/runc to test runc
 #   make vm-check      the cgroup tests inside a pure cgroup v2 VM (QEMU, root)
@@ -48,10 +49,10 @@ BENCH_ARGS ?=
 PREFIX ?= /usr/local
 
 .DEFAULT_GOAL := build
-.PHONY: build build-fixtures busybox demo test unit conformance vm-check clients lint bench install clean help
+.PHONY: build build-fixtures busybox demo demo-network test unit conformance vm-check clients lint bench install clean help
 
 help:
-	@sed -n '3,11p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 build:
 	$(RELEASE_BUILD) --workspace
@@ -78,6 +79,12 @@ demo: build busybox
 		>/dev/null; \
 	echo "+ berth --root $$tmp/root run -b $$tmp/bundle $$id"; \
 	"$(BERTH)" --root "$$tmp/root" run -b "$$tmp/bundle" "$$id"
+
+demo-network: build busybox
+	@[ "$$(id -u)" = 0 ] || { echo "make demo-network: needs root" >&2; exit 1; }
+	@command -v jq >/dev/null && [ -x /usr/lib/cni/bridge ] && command -v iptables >/dev/null || \
+		{ echo "make demo-network: apt-get install jq containernetworking-plugins iptables" >&2; exit 1; }
+	demo/bridge-network.sh "$(BERTH)" "$(MAKE_BUNDLE)"
 
 test: build unit conformance vm-check clients
 
