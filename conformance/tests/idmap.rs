@@ -14,10 +14,12 @@ const RUNC_LACKS_IDMAP: &str = "runc 1.1.5 predates idmapped mounts (uidMappings
 /// The host uid/gid container root maps to in the user namespace tests.
 const USERNS_BASE: u32 = 100_000;
 
-/// A host dir of the test, world-writable, holding `owned` (owner `uid`:`uid`).
+/// A host dir of the test, world-writable and holding `owned`, both owned by `uid`:`uid` (the
+/// kernel refuses writes into a dir whose owner a mount's mapping leaves unmapped).
 fn host_dir(ctx: &Ctx, name: &str, uid: u32) -> PathBuf {
     let dir = ctx.mkdir(name);
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    chown(&dir, Some(uid), Some(uid)).unwrap();
     let file = dir.join("owned");
     std::fs::write(&file, "x").unwrap();
     chown(&file, Some(uid), Some(uid)).unwrap();
@@ -44,9 +46,15 @@ fn owner_on_host(path: &Path) -> (u64, u64) {
     (u64::from(meta.uid()), u64::from(meta.gid()))
 }
 
-/// The probe calls: `access` on `read`, then `touch` on `create`; their two JSON lines.
+/// Runs the probe calls of [`calls`] and returns their two JSON lines. Every mount point is in
+/// the image already: root of a user namespace cannot create one in a rootfs of host root's.
 fn run_probes(ctx: &Ctx, spec: &Spec) -> (Value, Value) {
-    let out = ctx.run(&ctx.bundle(spec)).1;
+    let bundle = ctx.bundle(spec);
+    for m in spec.mounts().iter().flatten() {
+        let point = m.destination().strip_prefix("/").unwrap_or(m.destination());
+        std::fs::create_dir_all(bundle.join("rootfs").join(point)).unwrap();
+    }
+    let out = ctx.run(&bundle).1;
     let lines = json_lines(&out.ok().stdout);
     (lines[0].clone(), lines[1].clone())
 }

@@ -102,7 +102,7 @@ fn request_of<'a>(
     plan: &'a NamespacePlan,
 ) -> Result<Option<Request<'a>>> {
     let idmap = options::parse(m.options().as_deref().unwrap_or_default()).idmap;
-    let (uids, gids) = (m.uid_mappings().as_ref(), m.gid_mappings().as_ref());
+    let (uids, gids) = (m.uid_mappings().as_deref(), m.gid_mappings().as_deref());
     if uids.is_none() && gids.is_none() && idmap.is_none() {
         return Ok(None);
     }
@@ -166,8 +166,8 @@ fn container_mapping<'a>(
         return Err("needs a user namespace in the container");
     }
     let linux = spec.linux().as_ref();
-    let uids = linux.and_then(|l| l.uid_mappings().as_ref());
-    let gids = linux.and_then(|l| l.gid_mappings().as_ref());
+    let uids = linux.and_then(|l| l.uid_mappings().as_deref());
+    let gids = linux.and_then(|l| l.gid_mappings().as_deref());
     match (uids.and_then(rendered), gids.and_then(rendered)) {
         (Some(uids), Some(gids)) => Ok(Mapping::Maps(uids, gids)),
         _ => Err("needs linux.uidMappings and linux.gidMappings"),
@@ -175,7 +175,7 @@ fn container_mapping<'a>(
 }
 
 /// The `uid_map`/`gid_map` text of `maps`; `None` when there are none.
-fn rendered(maps: &Vec<LinuxIdMapping>) -> Option<String> {
+fn rendered(maps: &[LinuxIdMapping]) -> Option<String> {
     let text: String = maps
         .iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
