@@ -929,49 +929,61 @@ impl Ctx {
     /// lazily unmounted when the test ends (before the leak check).
     #[track_caller]
     pub fn host_tmpfs(&self, target: &Path, shared: bool) {
+        self.host_mount(Path::new("tmpfs"), target, Some("tmpfs"), 0);
+        if shared {
+            self.host_mount(Path::new("none"), target, None, libc::MS_SHARED);
+        }
+    }
+
+    /// Mounts a new filesystem of type `fs_type` (e.g. `ramfs`) at `target` on the HOST, like
+    /// [`Ctx::host_tmpfs`].
+    #[track_caller]
+    pub fn host_fs(&self, fs_type: &str, target: &Path) {
+        self.host_mount(Path::new(fs_type), target, Some(fs_type), 0);
+    }
+
+    /// Bind-mounts the host path `source` at `target` on the HOST, like [`Ctx::host_tmpfs`].
+    #[track_caller]
+    pub fn host_bind(&self, source: &Path, target: &Path) {
+        self.host_mount(source, target, None, libc::MS_BIND);
+    }
+
+    /// mount(2) at `target`, inside the test dir; a new mount (not a propagation change) is
+    /// remembered for the unmount at the end.
+    #[track_caller]
+    fn host_mount(&self, source: &Path, target: &Path, fs_type: Option<&str>, flags: u64) {
         assert!(
             target.starts_with(&self.dir),
             "host mounts stay in the test dir"
         );
         std::fs::create_dir_all(target).expect("create mount point");
-        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-        let tgt = c(target);
-        // SAFETY: valid NUL-terminated strings; mounting inside the test's own temp dir.
+        let c = |p: &[u8]| std::ffi::CString::new(p).unwrap();
+        let (src, tgt) = (
+            c(source.as_os_str().as_encoded_bytes()),
+            c(target.as_os_str().as_encoded_bytes()),
+        );
+        let fs_type = fs_type.map(|t| c(t.as_bytes()));
+        // SAFETY: valid NUL-terminated strings (or NULL for no type); mounting inside the
+        // test's own temp dir.
         let rc = unsafe {
             libc::mount(
-                c"tmpfs".as_ptr(),
+                src.as_ptr(),
                 tgt.as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
+                fs_type.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
+                flags,
                 std::ptr::null(),
             )
         };
         assert_eq!(
             rc,
             0,
-            "mount tmpfs {}: {}",
+            "mount {} on {} (flags {flags:#x}): {}",
+            source.display(),
             target.display(),
             std::io::Error::last_os_error()
         );
-        self.own_mounts.lock().unwrap().push(target.to_path_buf());
-        if shared {
-            // SAFETY: as above; only changes the propagation of the mount just made.
-            let rc = unsafe {
-                libc::mount(
-                    std::ptr::null(),
-                    tgt.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_SHARED,
-                    std::ptr::null(),
-                )
-            };
-            assert_eq!(
-                rc,
-                0,
-                "make-shared {}: {}",
-                target.display(),
-                std::io::Error::last_os_error()
-            );
+        if flags & libc::MS_SHARED == 0 {
+            self.own_mounts.lock().unwrap().push(target.to_path_buf());
         }
     }
 

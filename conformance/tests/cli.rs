@@ -167,10 +167,21 @@ fn features_structure() {
     assert_eq!(seccomp.enabled(), &Some(true));
     let actions = seccomp.actions().clone().expect("seccomp actions");
     assert!(actions.contains(&oci_spec::runtime::LinuxSeccompAction::ScmpActErrno));
-    if skip_for_runc("runc 1.1's features predate rro and runtime-spec 1.3") {
+    if skip_for_runc("runc 1.1's features predate rro, idmapped mounts and runtime-spec 1.3") {
         return;
     }
-    assert!(options.iter().any(|o| o == "rro"), "rro: {options:?}");
+    for name in ["rro", "idmap", "ridmap"] {
+        assert!(options.iter().any(|o| o == name), "{name}: {options:?}");
+    }
+    let idmap = linux
+        .mount_extensions()
+        .clone()
+        .and_then(|m| m.idmap().clone());
+    assert_eq!(
+        idmap.and_then(|i| *i.enabled()),
+        Some(true),
+        "mountExtensions.idmap.enabled"
+    );
     let hooks = features.hooks().clone().expect("hooks");
     assert_eq!(hooks.len(), 6, "every hook kind: {hooks:?}");
     assert_eq!(features.oci_version_max(), "1.3.0");

@@ -7,6 +7,7 @@ mod cgroups;
 mod cli;
 mod exec;
 mod hooks;
+mod idmap;
 mod init;
 mod lifecycle;
 mod namespaces;

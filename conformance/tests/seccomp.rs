@@ -267,6 +267,64 @@ fn docker_default_profile() {
     assert_eq!(outcome(&lines[1]), "EPERM", "mount");
 }
 
+/// Podman's default profile as Debian's containers-common installs it, given as it is (with
+/// CAP_SYS_ADMIN granted, as above). Its `includes`/`excludes` (by capability, architecture)
+/// are the engine's to resolve: not runtime-spec fields, runc ignores them, and so every rule
+/// applies, a syscall allowed by one rule and denied by a later one staying allowed
+/// (libseccomp: the first rule for any arguments is the only one). So: sh, ls, echo, cat work;
+/// `unshare` and `mount` are allowed (unlike Docker's profile, Podman's leaves them to the
+/// capabilities); an unlisted syscall (`add_key`) gets `defaultErrnoRet` 38 (ENOSYS);
+/// `kexec_load` its rule's EPERM; `setns` and the audit netlink socket, allowed first and denied
+/// later, are allowed.
+#[test]
+fn podman_default_profile() {
+    const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
+    let ctx = Ctx::new("seccomp-podman");
+    let text = std::fs::read_to_string(PODMAN_PROFILE).unwrap_or_else(|e| {
+        panic!("{PODMAN_PROFILE}: {e} (apt-get install podman, which brings containers-common)")
+    });
+    let profile: Value = serde_json::from_str(&text).expect("Podman's profile is JSON");
+    let script = format!(
+        "echo hello && ls / >/dev/null && cat /etc/passwd >/dev/null && echo ordinary=ok; \
+         unshare -m true 2>/dev/null; echo unshare=$?; \
+         mount -t tmpfs none /tmp 2>/dev/null; echo mount=$?; \
+         {PROBE} syscall {} 0 0 0 0 0; {PROBE} syscall {} 0 0 0 0; \
+         {PROBE} syscall {} 0 0; {PROBE} syscall {} {} {} {}",
+        libc::SYS_add_key,
+        libc::SYS_kexec_load,
+        libc::SYS_setns,
+        libc::SYS_socket,
+        libc::AF_NETLINK,
+        libc::SOCK_RAW,
+        libc::NETLINK_AUDIT,
+    );
+    let spec = edit(&sh_spec(&script), |v| {
+        for set in ["bounding", "effective", "permitted"] {
+            v["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push("CAP_SYS_ADMIN".into());
+        }
+    });
+    let (_, out) = ctx.run(&ctx.bundle(&with_seccomp(&spec, profile)));
+    out.ok();
+    let text = &out.stdout;
+    assert!(
+        text.starts_with("hello\nordinary=ok\nunshare=0\nmount=0\n"),
+        "{text}"
+    );
+    let lines = json_lines(text);
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(outcome(&lines[0]), "ENOSYS", "add_key: defaultErrnoRet");
+    assert_eq!(outcome(&lines[1]), "EPERM", "kexec_load: errnoRet 1");
+    assert_eq!(
+        outcome(&lines[2]),
+        "EINVAL",
+        "setns(0, 0) reaches the kernel"
+    );
+    assert_eq!(outcome(&lines[3]), "ok", "the audit socket is allowed");
+}
+
 /// What a seccomp agent got: the container process state and a description of the fd.
 struct AgentReport {
     state: Value,

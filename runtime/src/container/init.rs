@@ -83,6 +83,7 @@ pub fn run(channel: &Channel, setup: &ContainerSetup<'_>) -> Result<Infallible> 
         in_user_ns,
         own_cgroup_ns: plan.has(CloneFlags::CLONE_NEWCGROUP),
         host_cgroups: &host_cgroups,
+        idmapped: &setup.idmapped,
     };
     let own_mount_ns = !plan.joins(CloneFlags::CLONE_NEWNS);
     if own_mount_ns {

@@ -19,7 +19,7 @@ use crate::spec::Bundle;
 use namespaces::NamespacePlan;
 
 pub use exec::{spawn_exec, ExecSetup, Execed};
-pub use rootfs::is_mount_option;
+pub use rootfs::{is_mount_option, IdmappedMounts};
 pub use spawn::{spawn, Spawned};
 
 /// Everything the container process needs to set itself up; the child gets a copy when cloned.
@@ -46,4 +46,6 @@ pub struct ContainerSetup<'a> {
     /// berth-init's image (`--init`), close-on-exec: exec'd instead of the user's program,
     /// which it then runs.
     pub init: Option<OwnedFd>,
+    /// The idmapped binds of `mounts`, made by the runtime for the process to attach.
+    pub idmapped: IdmappedMounts,
 }

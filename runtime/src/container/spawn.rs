@@ -183,6 +183,7 @@ fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! 
         // The berth-init image (`--init`) is exec'd at the very end, from its fd.
         let mut keep = vec![setup.exec_fifo.as_raw_fd()];
         keep.extend(setup.init.as_ref().map(|fd| fd.as_raw_fd()));
+        keep.extend(setup.idmapped.raw_fds());
         close_inherited_fds(channel, setup.preserved_fds, &keep)?;
         if direct {
             init::run(channel, setup)

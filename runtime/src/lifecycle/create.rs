@@ -14,7 +14,7 @@ use super::console;
 use crate::berth_init;
 use crate::cli::CreateArgs;
 use crate::container::namespaces::NamespacePlan;
-use crate::container::{self, ContainerSetup};
+use crate::container::{self, ContainerSetup, IdmappedMounts};
 use crate::error::{Context, Error, Result};
 use crate::resources::{self, remove_cgroup};
 use crate::spec::Bundle;
@@ -49,8 +49,9 @@ pub fn create(
     let cgroup_path = resources::cgroup_path(&bundle.spec, &args.id, systemd_cgroup)?;
     let seccomp = container::seccomp::compile_spec(&bundle.spec)?;
     let init = berth_init::open_if_requested(&bundle.spec, args.init, args.init_path.as_deref())?;
+    let idmapped = IdmappedMounts::prepare(&bundle.spec, &bundle.dir)?;
     let dir = store.create(&args.id)?;
-    match set_up(&dir, &bundle, args, cgroup_path, seccomp, init) {
+    match set_up(&dir, &bundle, args, cgroup_path, seccomp, init, idmapped) {
         Ok((state, terminal)) => Ok(Created {
             dir,
             state,
@@ -74,6 +75,7 @@ fn set_up(
     cgroup_path: String,
     seccomp: Option<container::seccomp::Program>,
     init: Option<OwnedFd>,
+    idmapped: IdmappedMounts,
 ) -> Result<(ContainerState, Option<OwnedFd>)> {
     let fifo = dir.fifo_path();
     mkfifo(&fifo, Mode::from_bits_truncate(0o600)).context("create exec fifo")?;
@@ -95,6 +97,7 @@ fn set_up(
         extra_env: activation.map(|(_, env)| env).unwrap_or_default(),
         seccomp,
         init,
+        idmapped,
     };
     let mut cgroup = resources::open_if_any(&cgroup_path)?;
     let resources = bundle

@@ -151,7 +151,7 @@ fn features() -> Features {
         )
         .mount_extensions(
             MountExtensionsBuilder::default()
-                .idmap(IDMapBuilder::default().enabled(false).build().expect(built))
+                .idmap(IDMapBuilder::default().enabled(true).build().expect(built))
                 .build()
                 .expect(built),
         )
@@ -210,10 +210,18 @@ mod tests {
     #[test]
     fn mount_options_are_the_recognized_ones() {
         let options = features().mount_options().clone().unwrap();
-        for name in ["rro", "rbind", "nosymfollow", "rslave", "ro"] {
+        for name in [
+            "rro",
+            "rbind",
+            "nosymfollow",
+            "rslave",
+            "ro",
+            "idmap",
+            "ridmap",
+        ] {
             assert!(options.iter().any(|o| o == name), "{name}");
         }
-        for name in ["idmap", "tmpcopyup", "acl"] {
+        for name in ["tmpcopyup", "acl"] {
             assert!(
                 !options.iter().any(|o| o == name),
                 "{name} is not implemented"

@@ -229,6 +229,8 @@ pub mod mount_attr {
     pub const STRICTATIME: u64 = 0x20;
     /// No directory access times.
     pub const NODIRATIME: u64 = 0x80;
+    /// Map the ids of the mount's files through the user namespace `userns_fd`.
+    pub const IDMAP: u64 = 0x0010_0000;
     /// Do not follow symlinks.
     pub const NOSYMFOLLOW: u64 = 0x0020_0000;
 }

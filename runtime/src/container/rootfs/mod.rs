@@ -3,6 +3,7 @@
 
 mod cgroups;
 mod devices;
+mod idmap;
 mod masking;
 mod mounts;
 mod options;
@@ -18,6 +19,7 @@ use procfs::process::Process;
 use crate::error::{Context, Error, Result};
 
 pub use cgroups::HostCgroups;
+pub use idmap::IdmappedMounts;
 pub use options::is_recognized as is_mount_option;
 pub use paths::RootDir;
 
@@ -38,6 +40,8 @@ pub struct RootfsContext<'a> {
     pub own_cgroup_ns: bool,
     /// The host's cgroup hierarchies, read before entering the cgroup namespace.
     pub host_cgroups: &'a HostCgroups,
+    /// The idmapped binds, made by the runtime.
+    pub idmapped: &'a IdmappedMounts,
 }
 
 /// Everything up to (not including) the switch of `/`. Runs in the container's mount namespace.
@@ -82,6 +86,7 @@ pub fn prepare(ctx: &RootfsContext<'_>) -> Result<()> {
         ctx.bundle,
         ctx.host_cgroups,
         ctx.own_cgroup_ns,
+        ctx.idmapped,
     )?;
     let dev_is_bound = config_mounts
         .iter()

@@ -5,17 +5,19 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::SFlag;
 use nix::sys::statvfs::{fstatvfs, FsFlags};
 use oci_spec::runtime::Mount;
 
 use super::cgroups::HostCgroups;
+use super::idmap::IdmappedMounts;
 use super::options::{self, MountOptions};
 use super::paths::{fd_path, Node, RootDir};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, mount_attr, MountAttr};
 
 /// Flags that a bind mount takes only after it exists.
-const BIND_FLAGS: MsFlags = MsFlags::MS_RDONLY
+pub(super) const BIND_FLAGS: MsFlags = MsFlags::MS_RDONLY
     .union(MsFlags::MS_NOSUID)
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC)
@@ -33,13 +35,15 @@ pub fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-/// Mounts every entry of `mounts` inside `root`. Relative bind sources are taken from `bundle`.
+/// Mounts every entry of `mounts` inside `root`. Relative bind sources are taken from `bundle`;
+/// idmapped binds come ready-made in `idmapped`.
 pub fn mount_all(
     root: &RootDir,
     mounts: &[Mount],
     bundle: &Path,
     cgroups: &HostCgroups,
     own_cgroup_ns: bool,
+    idmapped: &IdmappedMounts,
 ) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
         let describe = || {
@@ -49,7 +53,11 @@ pub fn mount_all(
                 m.destination().display()
             )
         };
-        mount_one(root, m, bundle, cgroups, own_cgroup_ns).map_err(|e| match e {
+        let mounted = match idmapped.take(i) {
+            Some(tree) => attach_detached(root, tree, m),
+            None => mount_one(root, m, bundle, cgroups, own_cgroup_ns),
+        };
+        mounted.map_err(|e| match e {
             Error::Sys { context, source } => Error::Sys {
                 context: format!("{}: {context}", describe()),
                 source,
@@ -96,7 +104,18 @@ fn mount_one(
     }
 }
 
-fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
+/// Attaches a bind mount made beforehand (detached, flags set) at `m`'s destination.
+fn attach_detached(root: &RootDir, tree: OwnedFd, m: &Mount) -> Result<()> {
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    let metadata = nix::sys::stat::fstat(&tree).context("stat bind source")?;
+    let is_dir = SFlag::from_bits_truncate(metadata.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+    let target = root.create(m.destination(), if is_dir { Node::Dir } else { Node::File })?;
+    sys::move_mount(tree.as_fd(), target.as_fd()).context("bind")?;
+    finish_mount(&tree, &opts)
+}
+
+/// The host path a bind mount's `source` names.
+pub(super) fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
     let source = m
         .source()
         .as_ref()
@@ -155,6 +174,14 @@ pub fn attach_bind(
     recursive: bool,
     flags: MsFlags,
 ) -> Result<OwnedFd> {
+    let tree = detached_bind(source, recursive, flags)?;
+    sys::move_mount(tree.as_fd(), target.as_fd()).context("bind")?;
+    Ok(tree)
+}
+
+/// A new bind mount of `source` (with the mounts below it when `recursive`) attached nowhere
+/// yet, with `flags` set on it.
+pub(super) fn detached_bind(source: &Path, recursive: bool, flags: MsFlags) -> Result<OwnedFd> {
     let path = std::ffi::CString::new(source.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::config("mounts.source", "contains a NUL byte"))?;
     let tree = sys::open_tree_clone(&path, recursive).context("bind")?;
@@ -175,7 +202,6 @@ pub fn attach_bind(
         }
         .context("set bind mount flags")?;
     }
-    sys::move_mount(tree.as_fd(), target.as_fd()).context("bind")?;
     Ok(tree)
 }
 

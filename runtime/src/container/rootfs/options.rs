@@ -16,6 +16,25 @@ pub struct MountOptions {
     pub data: String,
     /// Attributes of the `r*` options (`rro`, `rnosuid`, ...), applied to the whole mount tree.
     pub recursive: MountAttr,
+    /// `idmap` or `ridmap`, the later one winning.
+    pub idmap: Option<Idmap>,
+}
+
+/// An idmapping option: which mounts of a bind the mapping applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idmap {
+    /// `idmap`: the bind mount itself.
+    Top,
+    /// `ridmap`: the bind mount and every mount below it.
+    Recursive,
+}
+
+fn idmap_option(name: &str) -> Option<Idmap> {
+    match name {
+        "idmap" => Some(Idmap::Top),
+        "ridmap" => Some(Idmap::Recursive),
+        _ => None,
+    }
 }
 
 impl Default for MountOptions {
@@ -25,6 +44,7 @@ impl Default for MountOptions {
             propagation: Vec::new(),
             data: String::new(),
             recursive: MountAttr::default(),
+            idmap: None,
         }
     }
 }
@@ -114,11 +134,13 @@ pub fn parse_propagation(name: &str) -> Option<MsFlags> {
     })
 }
 
-/// True for a mount option name berth acts on (a flag, a recursive attribute, a propagation).
+/// True for a mount option name berth acts on (a flag, a recursive attribute, a propagation,
+/// an idmapping).
 pub fn is_recognized(name: &str) -> bool {
     flag_option(name).is_some()
         || recursive_option(name).is_some()
         || parse_propagation(name).is_some()
+        || idmap_option(name).is_some()
 }
 
 /// Parses a mount's option list.
@@ -150,6 +172,8 @@ pub fn parse(options: &[String]) -> MountOptions {
             }
         } else if let Some(propagation) = parse_propagation(option) {
             parsed.propagation.push(propagation);
+        } else if let Some(idmap) = idmap_option(option) {
+            parsed.idmap = Some(idmap);
         } else {
             data.push(option.as_str());
         }
@@ -181,6 +205,14 @@ mod tests {
             vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]
         );
         assert_eq!(parsed.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn idmap_options_are_not_filesystem_data() {
+        let parsed = parse_strs(&["rbind", "idmap", "ridmap"]);
+        assert_eq!(parsed.idmap, Some(Idmap::Recursive));
+        assert!(parsed.data.is_empty());
+        assert_eq!(parse_strs(&["bind"]).idmap, None);
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //! compiled as a filter of its own whose mismatch action is a sentinel, and the groups are
 //! chained: every sentinel `RET` is rewritten into a `BPF_JA` to the first instruction of the
 //! next group, and the last group's mismatch action is `defaultAction`. Groups are ordered by
-//! the kernel's precedence of actions (`KILL_PROCESS` first, `ALLOW` last), so when rules for
-//! the same syscall disagree, the most restrictive matching rule wins, as between stacked
-//! filters. `SCMP_ACT_NOTIFY` (`SECCOMP_RET_USER_NOTIF`) is not a seccompiler action either: it
+//! the kernel's precedence of actions (`KILL_PROCESS` first, `ALLOW` last), so when conditional
+//! rules for the same syscall disagree, the most restrictive matching rule wins, as between
+//! stacked filters. A rule without `args` for a syscall named before follows libseccomp (so
+//! runc): the first such rule of a syscall is its only one, later rules for it are dropped, and
+//! it replaces the conditional rules before it (a profile such as Podman's default, given as it
+//! is, names a syscall both allowed and denied, the engine meaning to pick by capability). `SCMP_ACT_NOTIFY` (`SECCOMP_RET_USER_NOTIF`) is not a seccompiler action either: it
 //! is compiled as a second sentinel and rewritten the same way.
 //!
 //! Like runc: a syscall name this architecture does not have is skipped (logged with
@@ -297,13 +300,24 @@ fn add_syscall(
             ));
             continue;
         };
+        // No rules means "whatever the arguments": the first such rule stays alone.
+        if groups
+            .values()
+            .any(|g| g.get(&nr).is_some_and(Vec::is_empty))
+        {
+            logging::debug(&format!(
+                "{field}: {name} already has a rule for any arguments; ignored"
+            ));
+            continue;
+        }
+        if rules.is_empty() {
+            for group in groups.values_mut() {
+                group.remove(&nr);
+            }
+        }
         match groups.entry(action).or_default().entry(nr) {
             Entry::Vacant(entry) => {
                 entry.insert(rules.clone());
-            }
-            // No rules means "whatever the arguments": it absorbs any conditional rule.
-            Entry::Occupied(mut entry) if entry.get().is_empty() || rules.is_empty() => {
-                entry.get_mut().clear();
             }
             Entry::Occupied(mut entry) => entry.get_mut().extend(rules.iter().cloned()),
         }
@@ -679,7 +693,8 @@ mod tests {
         let p = compiled(json!({
             "defaultAction": "SCMP_ACT_ERRNO",
             "syscalls": [
-                {"names": ["personality"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_LE"}]},
                 {"names": ["personality"], "action": "SCMP_ACT_KILL_PROCESS",
                  "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
             ]
@@ -768,6 +783,26 @@ mod tests {
             call(&p, "kill", [1, 15, 0, 0, 0, 0]),
             ERRNO | libc::EPERM as u32
         );
+    }
+
+    #[test]
+    fn the_first_rule_for_any_arguments_is_the_only_one() {
+        let p = compiled(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 38,
+            "syscalls": [
+                {"names": ["setns", "chroot"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["setns"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["chroot"], "action": "SCMP_ACT_KILL_PROCESS",
+                 "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+                 "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["socket"], "action": "SCMP_ACT_ALLOW"},
+            ]
+        }));
+        assert_eq!(call(&p, "setns", [0; 6]), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(call(&p, "chroot", [0; 6]), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(call(&p, "socket", arg0(16)), libc::SECCOMP_RET_ALLOW);
     }
 
     #[test]
@@ -899,7 +934,10 @@ mod tests {
         );
         assert!(e.contains("at most 4096"), "{e}");
         let actions: Vec<Value> = (0..1000)
-            .map(|errno| json!({"names": ["kill"], "action": "SCMP_ACT_TRACE", "errnoRet": errno}))
+            .map(|errno| {
+                json!({"names": ["kill"], "action": "SCMP_ACT_TRACE", "errnoRet": errno,
+                       "args": [{"index": 1, "value": errno, "op": "SCMP_CMP_EQ"}]})
+            })
             .collect();
         let e = error(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": actions}));
         assert!(e.contains("at most 4096"), "{e}");
