@@ -117,9 +117,11 @@ impl CacheEntry {
         }
     }
 
-    /// Bind-mounts the network namespace `netns` onto the entry's pin.
+    /// Bind-mounts the network namespace `netns` onto the entry's pin, replacing a stale one
+    /// (left by a container of the same id whose `down` never ran).
     fn pin(&self, netns: &Path) -> Result<()> {
         create_parent(&self.netns)?;
+        let _ = umount2(&self.netns, MntFlags::MNT_DETACH);
         std::fs::File::create(&self.netns)
             .with_context(|| format!("create {}", self.netns.display()))?;
         mount(
