@@ -3,7 +3,8 @@
 //! CVE-2024-21626 (a runtime fd as working directory or program path), CVE-2021-30465 (a mount
 //! destination swapped for a symlink while `create` runs), CVE-2025-31133 / 52565 / 52881
 //! (/dev/null, /dev/console, masked paths and procfs entries of the image as symlinks) and
-//! CVE-2019-16884 (a filesystem over /proc swallowing the runtime's procfs writes).
+//! CVE-2019-16884 (a filesystem over /proc swallowing the runtime's procfs writes), and a created
+//! container's process, still the runtime's, reached from another container in its pid namespace.
 //!
 //! Whatever an attack could reach is the test's own: files and mounts in its temp dir, a copy of
 //! the probe, a netns-scoped sysctl. The CVE-2019-5736 attacker stops at the open that would let
@@ -171,6 +172,47 @@ fn cve_2019_5736_proc_self_exe_cannot_reach_the_runtime_binary() {
         std::fs::read(runtime()).unwrap() == before,
         "the runtime binary {} changed",
         runtime().display()
+    );
+}
+
+/// Until `start`, a created container's process is still the runtime's (it holds the exec fifo
+/// and the setup channel, and execs the program later): it must not be dumpable, so that a
+/// process of another container in its pid namespace, with the same uid and capabilities,
+/// can neither trace it nor reach its memory or /proc files. Checked through its
+/// /proc/PID/environ, whose open asks the kernel what a ptrace read would.
+#[test]
+fn created_process_cannot_be_inspected_from_its_pid_namespace() {
+    let ctx = Ctx::new("created-not-dumpable");
+    let attacker = ctx.start_new(&probe_spec(&["sleep", "30"]));
+    let attacker_pid = ctx.state(&attacker.id).pid();
+    let spec = edit(&probe_spec(&[]), |v| {
+        for ns in v["linux"]["namespaces"].as_array_mut().unwrap() {
+            if ns["type"] == "pid" {
+                ns["path"] = json!(format!("/proc/{attacker_pid}/ns/pid"));
+            }
+        }
+    });
+    let created = ctx.create(&ctx.bundle(&spec));
+    let host_pid = ctx.state(&created.id).pid();
+    let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
+    let pid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_whitespace().last())
+        .expect("NSpid in /proc/PID/status")
+        .to_string();
+    let environ = format!("/proc/{pid}/environ");
+    let out = ctx.rt(&["exec", &attacker.id, PROBE, "access", &environ]);
+    let lines = json_lines(&out.ok().stdout);
+    let r = access_of(&lines[0], &environ);
+    assert_eq!(
+        r["exists"], true,
+        "the created process in the attacker's /proc: {r}"
+    );
+    assert_ne!(
+        r["read"], "ok",
+        "the created container's process is dumpable: another container in its pid namespace \
+         opens its {environ}: {r}"
     );
 }
 

@@ -105,55 +105,87 @@ fn relative_mount_destination_is_relative_to_root() {
 
 /// A destination through a symlink in the rootfs that points to an absolute HOST path must be
 /// resolved inside the rootfs (or refused): nothing may be created in, or mounted over, the
-/// host directory.
+/// host directory. The host directories are shared mounts of the test and the container's
+/// propagation `rshared`, so a mount made on them in the container's mount namespace would show
+/// up on the host too. Twice: with the symlinks dangling inside the rootfs (their targets
+/// created inside, or the run refused), and with the targets present inside the rootfs, where
+/// the mounts must land.
 #[test]
 fn mount_destination_symlink_cannot_escape_rootfs() {
     let ctx = Ctx::new("mount-symlink");
     let victim = ctx.mkdir("host-victim");
     let victim2 = ctx.mkdir("host-victim2");
+    for dir in [&victim, &victim2] {
+        ctx.host_tmpfs(dir, true);
+    }
     let source = ctx.mkdir("bind-source");
     std::fs::write(source.join("marker.txt"), "marker").unwrap();
-    let spec = with_mounts(
-        &probes_spec(&[&["access", "/evil2/marker.txt"], &[]]),
-        json!([
-            {"destination": "/evil/newdir", "type": "tmpfs", "source": "tmpfs"},
-            {"destination": "/evil2", "type": "bind", "source": source, "options": ["bind"]},
-        ]),
+    let spec = edit(
+        &with_mounts(
+            &probes_spec(&[&["access", "/evil2/marker.txt"], &[]]),
+            json!([
+                {"destination": "/evil/newdir", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/evil2", "type": "bind", "source": source, "options": ["bind"]},
+            ]),
+        ),
+        |v| v["linux"]["rootfsPropagation"] = json!("rshared"),
     );
-    let bundle = ctx.mkdir("bundle");
-    let rootfs = bundle.join("rootfs");
-    bundle_fixtures::build_rootfs(&rootfs).unwrap();
-    std::os::unix::fs::symlink(&victim, rootfs.join("evil")).unwrap();
-    std::os::unix::fs::symlink(&victim2, rootfs.join("evil2")).unwrap();
-    bundle_fixtures::write_config(&bundle, &spec).unwrap();
+    for targets_inside in [false, true] {
+        let case = if targets_inside {
+            "the symlinks' targets present inside the rootfs"
+        } else {
+            "dangling symlinks"
+        };
+        let bundle = ctx.mkdir("bundle");
+        let rootfs = bundle.join("rootfs");
+        bundle_fixtures::build_rootfs(&rootfs).unwrap();
+        std::os::unix::fs::symlink(&victim, rootfs.join("evil")).unwrap();
+        std::os::unix::fs::symlink(&victim2, rootfs.join("evil2")).unwrap();
+        if targets_inside {
+            for dir in [&victim, &victim2] {
+                std::fs::create_dir_all(rootfs.join(dir.strip_prefix("/").unwrap())).unwrap();
+            }
+        }
+        bundle_fixtures::write_config(&bundle, &spec).unwrap();
 
-    let out = ctx.run(&bundle).1;
-    for dir in [&victim, &victim2] {
-        let entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
+        let out = ctx.run(&bundle).1;
+        for dir in [&victim, &victim2] {
+            let entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            assert!(
+                entries.is_empty(),
+                "{case}: the runtime wrote into the host dir: {entries:?}"
+            );
+            assert_eq!(
+                mounts_under(dir),
+                std::slice::from_ref(dir),
+                "{case}: a mount landed on the host dir {dir:?}"
+            );
+        }
+        if !out.success() && !targets_inside {
+            out.one_line_error();
+            continue;
+        }
+        // Accepted (and with the targets inside, it must be): then the symlinks were followed
+        // inside the rootfs.
+        assert!(out.success(), "{case}: refused: {}", out.stderr);
+        let lines = json_lines(&out.stdout);
+        let (access, report) = (&lines[0], &lines[1]);
+        let inside = format!("{}/newdir", victim.display());
+        assert_eq!(mount(report, &inside)["fs_type"], "tmpfs", "{case}");
         assert!(
-            entries.is_empty(),
-            "the runtime wrote into the host dir: {entries:?}"
+            rootfs.join(inside.trim_start_matches('/')).is_dir(),
+            "{case}"
         );
-        assert!(
-            mounts_under(dir).is_empty(),
-            "a mount landed on the host dir {dir:?}"
+        assert_eq!(
+            access_of(access, "/evil2/marker.txt")["read_bytes"],
+            6,
+            "{case}: the bind is not where /evil2 leads inside the container"
         );
     }
-    if !out.success() {
-        out.one_line_error();
-        return;
-    }
-    // Accepted: then the symlinks were followed inside the rootfs.
-    let lines = json_lines(&out.stdout);
-    let (access, report) = (&lines[0], &lines[1]);
-    let inside = format!("{}/newdir", victim.display());
-    assert_eq!(mount(report, &inside)["fs_type"], "tmpfs");
-    assert!(rootfs.join(inside.trim_start_matches('/')).is_dir());
-    assert_eq!(access_of(access, "/evil2/marker.txt")["read_bytes"], 6);
 }
 
 /// config-linux.md Default Devices, and the /dev mounts of the base config.
