@@ -171,6 +171,16 @@ pub fn with_mounts(spec: &Spec, mounts: Value) -> Spec {
     })
 }
 
+/// Adds `capability` to the bounding, effective and permitted sets of the spec's process.
+pub fn with_capability(spec: &Spec, capability: &str) -> Spec {
+    edit(spec, |v| {
+        for set in ["bounding", "effective", "permitted"] {
+            let list = v["process"]["capabilities"][set].as_array_mut();
+            list.expect("a capability set").push(capability.into());
+        }
+    })
+}
+
 // ------------------------------------------------------------------------------------ output
 
 /// What one runtime invocation did.

@@ -224,6 +224,15 @@ impl Bridge {
     }
 }
 
+/// `create` of `spec` under a new id, which must fail.
+fn create_failing(ctx: &Ctx, spec: &Spec) -> (String, Output) {
+    let bundle = ctx.bundle(spec);
+    let id = ctx.new_id();
+    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+    out.failed();
+    (id, out)
+}
+
 /// Reads what the server at `addr:port` says, retrying while it starts listening.
 fn read_from(addr: &str, port: u16) -> String {
     let mut said = String::new();
@@ -260,19 +269,8 @@ fn bridge_connects_containers_and_publishes_ports() {
         "bridge made in the test's namespace"
     );
 
-    let client = edit(
-        &bridge.attach(&sh_spec(&format!(
-            "ip -o -4 addr show eth0; ip route; ping -c 1 -W 5 {server_ip}"
-        ))),
-        |v| {
-            for set in ["bounding", "effective", "permitted"] {
-                v["process"]["capabilities"][set]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!("CAP_NET_RAW"));
-            }
-        },
-    );
+    let script = format!("ip -o -4 addr show eth0; ip route; ping -c 1 -W 5 {server_ip}");
+    let client = with_capability(&bridge.attach(&sh_spec(&script)), "CAP_NET_RAW");
     let (client_id, out) = ctx.run(&ctx.bundle(&client));
     out.ok();
     assert!(
@@ -315,10 +313,7 @@ fn a_failing_network_hook_fails_create_and_leaves_nothing() {
         .push(json!({"type": "no-such-plugin"}));
     std::fs::write(&bridge.conflist, list.to_string()).unwrap();
 
-    let bundle = ctx.bundle(&bridge.attach(&sh_spec("true")));
-    let id = ctx.new_id();
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
-    out.failed();
+    let (id, out) = create_failing(&ctx, &bridge.attach(&sh_spec("true")));
     assert!(
         out.stderr
             .contains("plugin no-such-plugin (ADD): not found in"),
@@ -340,10 +335,7 @@ fn a_create_failing_after_network_up_gives_the_network_back() {
     let spec = edit(&bridge.attach(&sh_spec("true")), |v| {
         v["hooks"]["createContainer"] = json!([{"path": "/bin/false"}]);
     });
-    let bundle = ctx.bundle(&spec);
-    let id = ctx.new_id();
-    ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id])
-        .failed();
+    let (id, _) = create_failing(&ctx, &spec);
     ctx.assert_gone(&id);
     bridge.assert_released(&netns, &[&id]);
     drop(ctx);
@@ -358,10 +350,7 @@ fn bridge_networking_refuses_the_runtimes_own_namespace() {
     let bridge = Bridge::new(&ctx, &[]);
     let (host, _) = berth_spec(&ctx, &["--network", "host"]);
     let spec = with_network_of(&bridge.attach(&sh_spec("true")), &host);
-    let bundle = ctx.bundle(&spec);
-    let id = ctx.new_id();
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
-    out.failed();
+    let (id, out) = create_failing(&ctx, &spec);
     assert!(
         out.stderr
             .contains("linux.namespaces: the container shares the runtime's network namespace"),

@@ -234,14 +234,7 @@ fn docker_default_profile() {
         libc::CLONE_NEWNS,
         libc::SYS_mount,
     );
-    let spec = edit(&sh_spec(&script), |v| {
-        for set in ["bounding", "effective", "permitted"] {
-            v["process"]["capabilities"][set]
-                .as_array_mut()
-                .unwrap()
-                .push("CAP_SYS_ADMIN".into());
-        }
-    });
+    let spec = with_capability(&sh_spec(&script), "CAP_SYS_ADMIN");
     let (_, plain) = ctx.run(&ctx.bundle(&spec));
     plain.ok();
     assert!(
@@ -298,14 +291,7 @@ fn podman_default_profile() {
         libc::SOCK_RAW,
         libc::NETLINK_AUDIT,
     );
-    let spec = edit(&sh_spec(&script), |v| {
-        for set in ["bounding", "effective", "permitted"] {
-            v["process"]["capabilities"][set]
-                .as_array_mut()
-                .unwrap()
-                .push("CAP_SYS_ADMIN".into());
-        }
-    });
+    let spec = with_capability(&sh_spec(&script), "CAP_SYS_ADMIN");
     let (_, out) = ctx.run(&ctx.bundle(&with_seccomp(&spec, profile)));
     out.ok();
     let text = &out.stdout;
