@@ -3,11 +3,13 @@
 //! cgroups when nothing needs one, and runs the container with its own pid namespace. Also
 //! with a time namespace, which a runtime creates from a process of its own after the user
 //! namespace (berth: an intermediate process), so that the caller must write the id maps of a
-//! process that has not yet run the container's setup.
+//! process that has not yet run the container's setup. And a created rootless container's
+//! process, dumpable until its maps are written, is not dumpable once they are.
 
 use conformance::*;
 use serde_json::json;
 use std::os::unix::fs::chown;
+use std::os::unix::process::CommandExt;
 
 /// The unprivileged user the runtime runs as.
 const NOBODY: u32 = 65534;
@@ -70,4 +72,88 @@ fn rootless_run_with_a_time_namespace() {
         "its own time namespace"
     );
     ctx.assert_gone(&id);
+}
+
+/// How many rootless containers [`rootless_created_process_is_not_dumpable`] creates: the
+/// runtime's child races its parent's writes of the id maps (a child that decided to turn
+/// non-dumpable after seeing its uid map written made the gid map unwritable, one create in
+/// ten or so failed), so one create is not enough.
+const CREATES: usize = 16;
+
+/// A `create`d rootless container's process (the runtime's own until `start`) had to be
+/// dumpable while its unprivileged parent wrote its id maps; afterwards it must be non-dumpable
+/// again (CVE-2016-9962), or any process of the same host user could read its memory, its
+/// environment or ptrace it before it runs the user's program. Its owner, seen from the host,
+/// is the unprivileged user, who also owns its user namespace: for that user only the dumpable
+/// flag stands between it and the process's `/proc/PID/environ`, which the probe, run on the
+/// host as that user, must fail to open, for each of [`CREATES`] created containers.
+#[test]
+fn rootless_created_process_is_not_dumpable() {
+    let ctx = Ctx::new("rootless_not_dumpable");
+    chown(ctx.root(), Some(NOBODY), Some(NOBODY)).expect("chown the state root");
+    let spec = bundle_fixtures::rootless_spec(&[PROBE, "report"], NOBODY, NOBODY);
+    let bundle = ctx.bundle(&spec);
+    let bundle_arg = bundle.display().to_string();
+    let mut created = Vec::new();
+    for _ in 0..CREATES {
+        let id = ctx.new_id();
+        ctx.cmd(&["create", "--bundle", &bundle_arg, &id])
+            .as_user(NOBODY, NOBODY)
+            .output()
+            .ok();
+        let state = ctx.state(&id);
+        assert_eq!(state.status(), oci_spec::runtime::ContainerState::Created);
+        let pid = state.pid();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
+        for field in ["Uid:", "Gid:"] {
+            let ids: Vec<u32> = status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            assert_eq!(
+                ids, [NOBODY; 4],
+                "{field} of the created process seen from the host: the unprivileged user's"
+            );
+        }
+        created.push((id, format!("/proc/{pid}/environ")));
+    }
+    // The probe of the bundle's rootfs, run on the host as the same user.
+    let probe = bundle.join("rootfs").join(PROBE.trim_start_matches('/'));
+    let out = std::process::Command::new(&probe)
+        .arg("access")
+        .args(created.iter().map(|(_, environ)| environ))
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the probe on the host as the unprivileged user");
+    assert!(out.status.success(), "host probe: {out:?}");
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    for (id, _) in &created {
+        ctx.cmd(&["delete", "--force", id])
+            .as_user(NOBODY, NOBODY)
+            .output()
+            .ok();
+        ctx.assert_gone(id);
+    }
+    for (_, environ) in &created {
+        let r = access_of(&lines[0], environ);
+        assert_eq!(r["exists"], true, "the created process's {environ}: {r}");
+        if r["read"] == "ok"
+            && skip_for_runc(
+                "runc 1.1.5 leaves a created rootless container's process dumpable: its host \
+                 user reads its /proc/PID/environ before `start`",
+            )
+        {
+            return;
+        }
+        assert_ne!(
+            r["read"], "ok",
+            "the created rootless container's process is dumpable: its host user (uid \
+             {NOBODY}, the owner of its user namespace) opens its {environ}: {r}"
+        );
+    }
 }

@@ -33,10 +33,15 @@ pub fn spawn(
     let plan = &setup.namespaces;
     let direct = !plan.needs_intermediate();
     let flags = if direct { plan.create.bits() as u64 } else { 0 };
+    // Decided here, not in the child: once its parent has written its uid map, the child's
+    // euid is 0, and a child that looked then would turn non-dumpable before its gid map is
+    // written, which its parent could then no longer write.
+    let maps_pending =
+        !nix::unistd::geteuid().is_root() && plan.create.contains(CloneFlags::CLONE_NEWUSER);
     let child = match clone_child(flags, cgroup)? {
         None => {
             drop(parent_end);
-            child_main(&child_end, setup, direct)
+            child_main(&child_end, setup, direct, maps_pending)
         }
         Some(pid) => pid,
     };
@@ -168,12 +173,15 @@ pub(super) fn set_non_dumpable() -> Result<()> {
 }
 
 /// Entry point of the cloned child; never returns.
-fn child_main(channel: &Channel, setup: &ContainerSetup<'_>, direct: bool) -> ! {
+fn child_main(
+    channel: &Channel,
+    setup: &ContainerSetup<'_>,
+    direct: bool,
+    maps_pending: bool,
+) -> ! {
     // Until execve, nothing in the container may ptrace us or open /proc/<pid>/exe. An
     // unprivileged parent can only write our id maps while we are dumpable (a non-dumpable
     // process's /proc files belong to root): then this waits until the maps are written.
-    let maps_pending = !nix::unistd::geteuid().is_root()
-        && setup.namespaces.create.contains(CloneFlags::CLONE_NEWUSER);
     let dumpable = if maps_pending {
         Ok(())
     } else {
