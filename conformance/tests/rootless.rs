@@ -7,6 +7,7 @@
 //! process, dumpable until its maps are written, is not dumpable once they are.
 
 use conformance::*;
+use oci_spec::runtime::Spec;
 use serde_json::json;
 use std::os::unix::fs::chown;
 use std::os::unix::process::CommandExt;
@@ -14,13 +15,23 @@ use std::os::unix::process::CommandExt;
 /// The unprivileged user the runtime runs as.
 const NOBODY: u32 = 65534;
 
-#[test]
-fn rootless_run_as_an_unprivileged_user() {
-    let ctx = Ctx::new("rootless_run");
-    // The state root must be the user's; the bundle only readable.
+/// A test sandbox whose state root belongs to the unprivileged user (the bundles stay only
+/// readable to it).
+fn rootless_ctx(name: &str) -> Ctx {
+    let ctx = Ctx::new(name);
     chown(ctx.root(), Some(NOBODY), Some(NOBODY)).expect("chown the state root");
-    let spec = bundle_fixtures::rootless_spec(&[PROBE, "report"], NOBODY, NOBODY);
-    let bundle = ctx.bundle(&spec);
+    ctx
+}
+
+/// The rootless fixture spec running the probe's report.
+fn rootless_probe_spec() -> Spec {
+    bundle_fixtures::rootless_spec(&[PROBE, "report"], NOBODY, NOBODY)
+}
+
+/// `run` of `spec` as the unprivileged user; checks the report's rootless layout (root inside,
+/// mapped to the user; its own pid namespace) and that nothing is left, and returns it.
+fn run_rootless(ctx: &Ctx, spec: &Spec) -> serde_json::Value {
+    let bundle = ctx.bundle(spec);
     let id = ctx.new_id();
     let out = ctx
         .cmd(&["run", "--bundle", &bundle.display().to_string(), &id])
@@ -28,12 +39,16 @@ fn rootless_run_as_an_unprivileged_user() {
         .output();
     let report = out.json();
     assert_eq!(report["uid"]["effective"], 0, "root inside");
-    assert_eq!(
-        report["uid_map"],
-        serde_json::json!([format!("0 {NOBODY} 1")])
-    );
+    assert_eq!(report["uid_map"], json!([format!("0 {NOBODY} 1")]));
     assert_eq!(report["pid"], 1, "its own pid namespace");
     ctx.assert_gone(&id);
+    report
+}
+
+#[test]
+fn rootless_run_as_an_unprivileged_user() {
+    let ctx = rootless_ctx("rootless_run");
+    run_rootless(&ctx, &rootless_probe_spec());
 }
 
 /// The same with a time namespace of its own. An unprivileged runtime can write the id maps only
@@ -47,31 +62,17 @@ fn rootless_run_with_a_time_namespace() {
     if skip_for_runc("runc 1.1.5 predates time namespaces") {
         return;
     }
-    let ctx = Ctx::new("rootless_time");
-    chown(ctx.root(), Some(NOBODY), Some(NOBODY)).expect("chown the state root");
-    let spec = edit(
-        &bundle_fixtures::rootless_spec(&[PROBE, "report"], NOBODY, NOBODY),
-        |v| {
-            let namespaces = v["linux"]["namespaces"].as_array_mut().unwrap();
-            namespaces.push(json!({"type": "time"}));
-        },
-    );
-    let bundle = ctx.bundle(&spec);
-    let id = ctx.new_id();
-    let out = ctx
-        .cmd(&["run", "--bundle", &bundle.display().to_string(), &id])
-        .as_user(NOBODY, NOBODY)
-        .output();
-    let report = out.json();
-    assert_eq!(report["uid"]["effective"], 0, "root inside");
-    assert_eq!(report["uid_map"], json!([format!("0 {NOBODY} 1")]));
-    assert_eq!(report["pid"], 1, "its own pid namespace");
+    let ctx = rootless_ctx("rootless_time");
+    let spec = edit(&rootless_probe_spec(), |v| {
+        let namespaces = v["linux"]["namespaces"].as_array_mut().unwrap();
+        namespaces.push(json!({"type": "time"}));
+    });
+    let report = run_rootless(&ctx, &spec);
     assert_ne!(
         report["namespaces"]["time"].as_str(),
         Some(host_ns("time").as_str()),
         "its own time namespace"
     );
-    ctx.assert_gone(&id);
 }
 
 /// How many rootless containers [`rootless_created_process_is_not_dumpable`] creates: the
@@ -89,10 +90,8 @@ const CREATES: usize = 16;
 /// host as that user, must fail to open, for each of [`CREATES`] created containers.
 #[test]
 fn rootless_created_process_is_not_dumpable() {
-    let ctx = Ctx::new("rootless_not_dumpable");
-    chown(ctx.root(), Some(NOBODY), Some(NOBODY)).expect("chown the state root");
-    let spec = bundle_fixtures::rootless_spec(&[PROBE, "report"], NOBODY, NOBODY);
-    let bundle = ctx.bundle(&spec);
+    let ctx = rootless_ctx("rootless_not_dumpable");
+    let bundle = ctx.bundle(&rootless_probe_spec());
     let bundle_arg = bundle.display().to_string();
     let mut created = Vec::new();
     for _ in 0..CREATES {
