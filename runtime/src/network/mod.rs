@@ -32,32 +32,23 @@ pub const RESULT_FILE: &str = "network.json";
 
 /// Attaches the container named by the state on stdin to the network `args.config` lists.
 pub fn up(args: &NetworkHookArgs, store: &Store) -> Result<()> {
-    let state = read_hook_state()?;
-    validate_id(state.id())?;
-    let pid = state.pid().filter(|pid| *pid > 0).ok_or_else(|| {
+    let hook = HookRun::read(args)?;
+    let pid = hook.state.pid().filter(|pid| *pid > 0).ok_or_else(|| {
         Error::Network(
             "the state on stdin has no pid; run `network up` as a createRuntime hook".into(),
         )
     })?;
     let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
     refuse_own_namespace(&netns)?;
-    let list = NetworkList::load(&args.config)?;
-    let entry = CacheEntry::new(args, &list, state.id());
-    entry.pin(&netns)?;
-    let runtime_config = runtime_config(&args.publish);
-    let plugin_dirs = args.plugin_dirs();
-    let pinned = entry.netns.to_string_lossy();
-    let attachment = Attachment {
-        container_id: state.id(),
-        netns: &pinned,
-        ifname: &args.ifname,
-        plugin_dirs: &plugin_dirs,
-        runtime_config: &runtime_config,
-    };
-    let result = attachment.add(&list).inspect_err(|_| entry.remove())?;
-    let record = json!({"network": list.name, "interface": args.ifname, "result": result});
-    let saved = write_atomically(&entry.result, &record).and_then(|()| {
-        let dir = store.container_path(state.id());
+    hook.entry.pin(&netns)?;
+    let pinned = hook.entry.netns.to_string_lossy();
+    let attachment = hook.attachment(args, &pinned);
+    let result = attachment
+        .add(&hook.list)
+        .inspect_err(|_| hook.entry.remove())?;
+    let record = json!({"network": hook.list.name, "interface": args.ifname, "result": result});
+    let saved = write_atomically(&hook.entry.result, &record).and_then(|()| {
+        let dir = store.container_path(hook.state.id());
         // Under another runtime's --root there may be no such directory: the cache is enough.
         match dir.is_dir() {
             true => write_atomically(&dir.join(RESULT_FILE), &record),
@@ -65,8 +56,8 @@ pub fn up(args: &NetworkHookArgs, store: &Store) -> Result<()> {
         }
     });
     saved.inspect_err(|_| {
-        let _ = attachment.del(&list, Some(&result));
-        entry.remove();
+        let _ = attachment.del(&hook.list, Some(&result));
+        hook.entry.remove();
     })
 }
 
@@ -75,30 +66,59 @@ pub fn up(args: &NetworkHookArgs, store: &Store) -> Result<()> {
 /// plugins remove the veth and masquerading rules there and release the address and the
 /// published ports; then the namespace is unpinned and goes away.
 pub fn down(args: &NetworkHookArgs) -> Result<()> {
-    let state = read_hook_state()?;
-    validate_id(state.id())?;
-    let list = NetworkList::load(&args.config)?;
-    let entry = CacheEntry::new(args, &list, state.id());
-    let record: Option<Value> = std::fs::read(&entry.result)
+    let hook = HookRun::read(args)?;
+    let record: Option<Value> = std::fs::read(&hook.entry.result)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     // Without a pin (never attached, or cleaned up by hand) the plugins still release what
     // they hold outside the namespace.
-    let pinned = match entry.netns.exists() {
-        true => entry.netns.to_string_lossy().into_owned(),
+    let pinned = match hook.entry.netns.exists() {
+        true => hook.entry.netns.to_string_lossy().into_owned(),
         false => String::new(),
     };
-    let plugin_dirs = args.plugin_dirs();
-    let attachment = Attachment {
-        container_id: state.id(),
-        netns: &pinned,
-        ifname: &args.ifname,
-        plugin_dirs: &plugin_dirs,
-        runtime_config: &runtime_config(&args.publish),
-    };
-    let detached = attachment.del(&list, record.as_ref().map(|r| &r["result"]));
-    entry.remove();
+    let detached = hook
+        .attachment(args, &pinned)
+        .del(&hook.list, record.as_ref().map(|r| &r["result"]));
+    hook.entry.remove();
     detached
+}
+
+/// What both hooks work from: the container's state, the network list, the cache entry, and
+/// the plugins' directories and runtime configuration.
+struct HookRun {
+    state: State,
+    list: NetworkList,
+    entry: CacheEntry,
+    plugin_dirs: Vec<PathBuf>,
+    runtime_config: Map<String, Value>,
+}
+
+impl HookRun {
+    /// Reads the state on stdin and the network list `args` names.
+    fn read(args: &NetworkHookArgs) -> Result<HookRun> {
+        let state = read_hook_state()?;
+        validate_id(state.id())?;
+        let list = NetworkList::load(&args.config)?;
+        let entry = CacheEntry::new(args, &list, state.id());
+        Ok(HookRun {
+            state,
+            list,
+            entry,
+            plugin_dirs: args.plugin_dirs(),
+            runtime_config: runtime_config(&args.publish),
+        })
+    }
+
+    /// The plugin calls for this container, in the network namespace at `netns`.
+    fn attachment<'a>(&'a self, args: &'a NetworkHookArgs, netns: &'a str) -> Attachment<'a> {
+        Attachment {
+            container_id: self.state.id(),
+            netns,
+            ifname: &args.ifname,
+            plugin_dirs: &self.plugin_dirs,
+            runtime_config: &self.runtime_config,
+        }
+    }
 }
 
 /// What `up` keeps for `down` under the cache directory: the attachment's result, and a bind
