@@ -106,13 +106,8 @@ impl Attachment<'_> {
             match self.call("ADD", list, plugin, result.as_ref()) {
                 Ok(output) => result = Some(output),
                 Err(e) => {
-                    let added = NetworkList {
-                        name: list.name.clone(),
-                        cni_version: list.cni_version.clone(),
-                        plugins: list.plugins[..=done].to_vec(),
-                    };
                     // The plugin that failed is deleted too: it may have done half its work.
-                    if let Err(cleanup) = self.del(&added, result.as_ref()) {
+                    if let Err(cleanup) = self.del_first(list, done + 1, result.as_ref()) {
                         crate::logging::warn(&format!("undo network {}: {cleanup}", list.name));
                     }
                     return Err(e);
@@ -125,8 +120,18 @@ impl Attachment<'_> {
     /// DELs every plugin of `list` in reverse order with the ADD result `prev_result`. Every
     /// plugin is called even after a failure; the first failure is returned.
     pub fn del(&self, list: &NetworkList, prev_result: Option<&Value>) -> Result<()> {
+        self.del_first(list, list.plugins.len(), prev_result)
+    }
+
+    /// DELs the first `count` plugins of `list`, last first, as [`Attachment::del`] does.
+    fn del_first(
+        &self,
+        list: &NetworkList,
+        count: usize,
+        prev_result: Option<&Value>,
+    ) -> Result<()> {
         let mut first_error = None;
-        for plugin in list.plugins.iter().rev() {
+        for plugin in list.plugins[..count].iter().rev() {
             if let Err(e) = self.call("DEL", list, plugin, prev_result) {
                 first_error.get_or_insert(e);
             }
