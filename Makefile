@@ -49,7 +49,7 @@ BENCH_ARGS ?=
 PREFIX ?= /usr/local
 
 .DEFAULT_GOAL := build
-.PHONY: build build-fixtures busybox demo demo-network test unit conformance vm-check clients lint bench install clean help
+.PHONY: build build-fixtures busybox test-deps demo demo-network test unit conformance vm-check clients lint bench install clean help
 
 help:
 	@sed -n '3,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -69,6 +69,22 @@ busybox:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static; \
 	fi
 
+# What the other tests use, as COMMAND-or-/PATH:PACKAGE; `make test` installs the Debian
+# packages of those missing (the network tests: ip, iptables, CNI plugins; vm-check: QEMU,
+# systemd, D-Bus; clients: the engines; runc for comparisons).
+TEST_DEPS := ip:iproute2 iptables:iptables /usr/lib/cni/bridge:containernetworking-plugins \
+	qemu-system-x86_64:qemu-system-x86 systemctl:systemd dbus-daemon:dbus runc:runc \
+	containerd:containerd dockerd:docker.io podman:podman
+
+test-deps: busybox
+	@missing=; for dep in $(TEST_DEPS); do what=$${dep%%:*}; \
+		case $$what in /*) [ -e "$$what" ] ;; *) command -v "$$what" >/dev/null ;; esac || missing="$$missing $${dep#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing Debian packages the tests use:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 demo: build busybox
 	@[ "$$(id -u)" = 0 ] || { echo "make demo: berth needs root for now (rootless comes later); run it as root" >&2; exit 1; }
 	@set -e; \
@@ -86,7 +102,7 @@ demo-network: build busybox
 		{ echo "make demo-network: apt-get install jq containernetworking-plugins iptables" >&2; exit 1; }
 	demo/bridge-network.sh "$(BERTH)" "$(MAKE_BUNDLE)"
 
-test: build unit conformance vm-check clients
+test: test-deps build unit conformance vm-check clients
 
 unit: build
 	BERTH_PROBE="$(BERTH_PROBE)" $(CARGO) test --workspace --exclude conformance
