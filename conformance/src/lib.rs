@@ -848,8 +848,7 @@ impl Ctx {
     /// files read through the returned [`Container`].
     #[track_caller]
     pub fn create(&self, bundle: &Path) -> Container {
-        let id = self.new_id();
-        let out = self.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+        let (id, out) = self.try_create(bundle);
         out.ok();
         let c = Container {
             id,
@@ -859,6 +858,13 @@ impl Ctx {
         };
         self.state(&c.id);
         c
+    }
+
+    /// `create --bundle B ID` for a new id, whatever its outcome: the id and what it did.
+    pub fn try_create(&self, bundle: &Path) -> (String, Output) {
+        let id = self.new_id();
+        let out = self.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+        (id, out)
     }
 
     /// `create` + `start` of `spec`.

@@ -719,9 +719,7 @@ fn cve_2019_16884_procfs_writes_reach_the_real_procfs() {
             let mounts = v["mounts"].as_array_mut().unwrap();
             mounts.insert(if before_proc { 0 } else { mounts.len() }, mount);
         });
-        let bundle = ctx.bundle(&spec);
-        let id = ctx.new_id();
-        let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+        let (id, out) = ctx.try_create(&ctx.bundle(&spec));
         if !out.success() {
             out.one_line_error();
             continue;

@@ -366,9 +366,7 @@ fn memory_use_hierarchy() {
         return;
     }
     let (spec, path) = in_new_cgroup(&ctx, &sh_spec("exec sleep 100"), off);
-    let bundle = ctx.bundle(&spec);
-    let id = ctx.new_id();
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+    let (id, out) = ctx.try_create(&ctx.bundle(&spec));
     if out.success() {
         let file = cgroup_dir("memory", &path).join("memory.use_hierarchy");
         assert_eq!(read_cgroup_file(&file), "0", "{}", file.display());

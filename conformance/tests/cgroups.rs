@@ -503,10 +503,8 @@ fn cgroup_removed_after_a_failed_create() {
     let ctx = Ctx::new("cgroup_failed");
     let spec = bundle_fixtures::base_spec(&["/no/such/program"]);
     let (spec, path) = in_new_cgroup(&ctx, &spec, json!({"pids": {"limit": 10}}));
-    let bundle = ctx.bundle(&spec);
-    let id = ctx.new_id();
-    ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id])
-        .failed();
+    let (id, out) = ctx.try_create(&ctx.bundle(&spec));
+    out.failed();
     ctx.assert_gone(&id);
     assert_cgroup_gone(&path);
 }

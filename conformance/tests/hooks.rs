@@ -162,9 +162,8 @@ fn failing_or_slow_create_hooks_fail_create() {
             v["hooks"] = json!({"createRuntime": [hook]});
         });
         let bundle = ctx.bundle(&spec);
-        let id = ctx.new_id();
         let started = std::time::Instant::now();
-        let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+        let (id, out) = ctx.try_create(&bundle);
         out.failed();
         assert!(started.elapsed().as_secs() < 10, "the timeout was applied");
         if !is_runc() {

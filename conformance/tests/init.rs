@@ -342,9 +342,7 @@ fn init_requests_that_cannot_work_are_refused() {
     let Some(ctx) = berth_ctx("init_refused") else {
         return;
     };
-    let bundle = ctx.bundle(&with_annotation(&probe_spec(&[]), "yes"));
-    let id = ctx.new_id();
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+    let (id, out) = ctx.try_create(&ctx.bundle(&with_annotation(&probe_spec(&[]), "yes")));
     let line = out.one_line_error();
     assert!(line.contains(ANNOTATION), "{line}");
     ctx.assert_gone(&id);

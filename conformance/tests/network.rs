@@ -224,15 +224,6 @@ impl Bridge {
     }
 }
 
-/// `create` of `spec` under a new id, which must fail.
-fn create_failing(ctx: &Ctx, spec: &Spec) -> (String, Output) {
-    let bundle = ctx.bundle(spec);
-    let id = ctx.new_id();
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
-    out.failed();
-    (id, out)
-}
-
 /// Reads what the server at `addr:port` says, retrying while it starts listening.
 fn read_from(addr: &str, port: u16) -> String {
     let mut said = String::new();
@@ -313,7 +304,8 @@ fn a_failing_network_hook_fails_create_and_leaves_nothing() {
         .push(json!({"type": "no-such-plugin"}));
     std::fs::write(&bridge.conflist, list.to_string()).unwrap();
 
-    let (id, out) = create_failing(&ctx, &bridge.attach(&sh_spec("true")));
+    let (id, out) = ctx.try_create(&ctx.bundle(&bridge.attach(&sh_spec("true"))));
+    out.failed();
     assert!(
         out.stderr
             .contains("plugin no-such-plugin (ADD): not found in"),
@@ -335,7 +327,8 @@ fn a_create_failing_after_network_up_gives_the_network_back() {
     let spec = edit(&bridge.attach(&sh_spec("true")), |v| {
         v["hooks"]["createContainer"] = json!([{"path": "/bin/false"}]);
     });
-    let (id, _) = create_failing(&ctx, &spec);
+    let (id, out) = ctx.try_create(&ctx.bundle(&spec));
+    out.failed();
     ctx.assert_gone(&id);
     bridge.assert_released(&netns, &[&id]);
     drop(ctx);
@@ -350,7 +343,8 @@ fn bridge_networking_refuses_the_runtimes_own_namespace() {
     let bridge = Bridge::new(&ctx, &[]);
     let (host, _) = berth_spec(&ctx, &["--network", "host"]);
     let spec = with_network_of(&bridge.attach(&sh_spec("true")), &host);
-    let (id, out) = create_failing(&ctx, &spec);
+    let (id, out) = ctx.try_create(&ctx.bundle(&spec));
+    out.failed();
     assert!(
         out.stderr
             .contains("linux.namespaces: the container shares the runtime's network namespace"),

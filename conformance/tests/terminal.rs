@@ -123,9 +123,7 @@ fn terminal_exec_tty() {
 #[test]
 fn terminal_requests_that_cannot_work_are_refused() {
     let ctx = Ctx::new("terminal_refused");
-    let id = ctx.new_id();
-    let bundle = ctx.bundle(&terminal_spec("true"));
-    let out = ctx.rt(&["create", "--bundle", &bundle.display().to_string(), &id]);
+    let (id, out) = ctx.try_create(&ctx.bundle(&terminal_spec("true")));
     out.failed();
     assert!(out.stderr.contains("console"), "{}", out.stderr);
     ctx.assert_gone(&id);
